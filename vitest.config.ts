@@ -1,0 +1,39 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            // Short enough that "Twilio timed out" tests finish quickly.
+            TWILIO_TIMEOUT_MS: "500",
+          },
+          workers: [
+            {
+              name: "twilio-standin",
+              modules: true,
+              scriptPath: ".standin-build/twilio-standin.js",
+              compatibilityDate: "2026-11-01",
+              durableObjects: { TWILIO_ACCOUNT: { className: "TwilioAccount", useSQLite: true } },
+              bindings: {
+                STANDIN_ACCOUNT_SID: "AC00000000000000000000000000000000",
+                STANDIN_AUTH_TOKEN: "standin-auth-token",
+                STANDIN_API_KEY_SID: "SK00000000000000000000000000000000",
+                STANDIN_API_KEY_SECRET: "standin-api-key-secret",
+              },
+            },
+          ],
+        },
+      }),
+    ],
+    test: {
+      globalSetup: ["test/global-setup.ts"],
+      setupFiles: ["test/apply-migrations.ts"],
+    },
+  };
+});
