@@ -34,6 +34,8 @@ export default defineConfig(async () => {
     test: {
       globalSetup: ["test/global-setup.ts"],
       setupFiles: ["test/apply-migrations.ts"],
+      // Request logs are printed only for failing tests.
+      silent: "passed-only",
     },
   };
 });

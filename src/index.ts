@@ -1,5 +1,51 @@
 import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+import { renderError } from "./http/errors";
+import { log } from "./log";
+import { phoneNumbers } from "./routes/phone-numbers";
+
 export { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
-const app = new Hono<{ Bindings: Env }>();
-app.get("/", (c) => c.text("ok"));
+
+const app = new Hono<AppEnv>();
+
+app.use(requestId({ headerName: "X-Request-ID" }));
+
+// One structured line per request; never headers or bodies, which may hold keys.
+app.use(async (c, next) => {
+  const started = Date.now();
+  await next();
+  log.info("request", {
+    request_id: c.get("requestId"),
+    workspace_id: c.get("caller")?.workspaceId ?? null,
+    key_id: c.get("caller")?.keyId ?? null,
+    method: c.req.method,
+    route: routePath(c, -1),
+    status: c.res.status,
+    duration_ms: Date.now() - started,
+  });
+});
+
+app.use(
+  methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      c.header("Allow", methods.join(", "));
+      throw new ApiError(405, "method_not_allowed", `Use ${methods.join(", ")} on this path.`);
+    },
+  }),
+);
+
+const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
+
+// Rendered, not thrown, so that methodNotAllowed can still turn it into a 405.
+app.notFound((c) => renderError(new ApiError(404, "not_found", "No such route."), c));
+app.onError(renderError);
+
+/** For typed clients: `hc<AppType>(baseUrl)` from `hono/client`. */
+export type AppType = typeof routes;
+
 export default app;

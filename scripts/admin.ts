@@ -1,0 +1,135 @@
+// Operator commands, run with `npm run --silent admin -- <command>`. Each prints one JSON
+// object on stdout. They run against the local D1 of `npm run dev`, or with --remote against
+// the deployed database (wrangler's --env production).
+import { execFileSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
+import { newId } from "../src/ids";
+
+const USAGE = `usage:
+  admin workspaces create --name NAME [--purchased-limit N] [--trunk-id ID] [--remote]
+  admin keys create --workspace WS_ID [--remote]
+  admin keys revoke KEY_ID [--remote]
+  admin agents create --workspace WS_ID --name NAME [--remote]`;
+
+class UsageError extends Error {}
+
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    name: { type: "string" },
+    workspace: { type: "string" },
+    "purchased-limit": { type: "string" },
+    "trunk-id": { type: "string" },
+    remote: { type: "boolean", default: false },
+  },
+});
+
+/** A SQL string literal. wrangler d1 execute takes no bound parameters. */
+function literal(value: string | number | null): string {
+  if (value === null) return "NULL";
+  if (typeof value === "number") return String(value);
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+type D1Result = { results: Record<string, unknown>[]; meta?: { changes?: number } };
+
+function d1(sql: string): D1Result[] {
+  const args = ["d1", "execute", "DB", "--json", "--command", sql];
+  args.push(...(options.remote ? ["--remote", "--env", "production"] : ["--local"]));
+  const out = execFileSync("wrangler", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return JSON.parse(out) as D1Result[];
+}
+
+function changes(results: D1Result[]): number {
+  return results.reduce((sum, r) => sum + (r.meta?.changes ?? 0), 0);
+}
+
+function required(name: "name" | "workspace"): string {
+  const value = options[name];
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+async function run(): Promise<unknown> {
+  const [resource, action, argument] = positionals;
+  const now = new Date().toISOString();
+
+  if (resource === "workspaces" && action === "create") {
+    const name = required("name");
+    const limitText = options["purchased-limit"];
+    const limit = limitText === undefined ? null : Number(limitText);
+    if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
+      throw new UsageError("--purchased-limit must be a whole number");
+    }
+    const trunkId = options["trunk-id"] ?? null;
+    const id = newId("ws");
+    d1(
+      `INSERT INTO workspaces (id, name, purchased_number_limit, trunk_id, created_at)
+       VALUES (${literal(id)}, ${literal(name)}, ${literal(limit)}, ${literal(trunkId)}, ${literal(now)})`,
+    );
+    return { id, name, purchased_number_limit: limit, trunk_id: trunkId, created_at: now };
+  }
+
+  if (resource === "keys" && action === "create") {
+    const workspaceId = required("workspace");
+    const id = newId("key");
+    const key = generateApiKey();
+    const written = changes(
+      d1(
+        `INSERT INTO api_keys (id, workspace_id, key_hash, created_at)
+         SELECT ${literal(id)}, id, ${literal(await hashApiKey(key))}, ${literal(now)}
+           FROM workspaces WHERE id = ${literal(workspaceId)}`,
+      ),
+    );
+    if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
+    // The only time the secret is shown: it is stored as a hash.
+    return { id, key, workspace_id: workspaceId, created_at: now };
+  }
+
+  if (resource === "keys" && action === "revoke") {
+    if (!argument) throw new UsageError("keys revoke needs KEY_ID");
+    const written = changes(
+      d1(
+        `UPDATE api_keys SET revoked_at = ${literal(now)}
+          WHERE id = ${literal(argument)} AND revoked_at IS NULL`,
+      ),
+    );
+    if (written !== 1) throw new Error(`no active key ${argument}`);
+    return { id: argument, revoked_at: now };
+  }
+
+  if (resource === "agents" && action === "create") {
+    const workspaceId = required("workspace");
+    const name = required("name");
+    const id = newId("agent");
+    const written = changes(
+      d1(
+        `INSERT INTO agents (id, workspace_id, name, created_at)
+         SELECT ${literal(id)}, id, ${literal(name)}, ${literal(now)}
+           FROM workspaces WHERE id = ${literal(workspaceId)}`,
+      ),
+    );
+    if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
+    return { id, workspace_id: workspaceId, name, created_at: now };
+  }
+
+  throw new UsageError(`unknown command: ${positionals.join(" ") || "(none)"}`);
+}
+
+try {
+  console.log(JSON.stringify(await run()));
+} catch (error) {
+  const message =
+    error instanceof Error && "stderr" in error && error.stderr
+      ? String(error.stderr).trim()
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  console.error(JSON.stringify({ error: message }));
+  if (error instanceof UsageError) console.error(USAGE);
+  process.exitCode = 1;
+}

@@ -1,0 +1,34 @@
+import type { Caller } from "../app-env";
+
+type CallerRow = {
+  key_id: string;
+  workspace_id: string;
+  purchased_number_limit: number | null;
+  trunk_id: string | null;
+};
+
+export function findCallerStatement(db: D1Database, keyHash: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT k.id AS key_id, w.id AS workspace_id, w.purchased_number_limit, w.trunk_id
+         FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
+        WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
+    )
+    .bind(keyHash);
+}
+
+export function toCaller(row: CallerRow | null | undefined): Caller | null {
+  if (!row) return null;
+  return {
+    keyId: row.key_id,
+    workspaceId: row.workspace_id,
+    purchasedNumberLimit: row.purchased_number_limit,
+    trunkId: row.trunk_id,
+  };
+}
+
+export async function findCaller(db: D1Database, keyHash: string): Promise<Caller | null> {
+  return toCaller(await findCallerStatement(db, keyHash).first<CallerRow>());
+}
+
+export type { CallerRow };

@@ -1,0 +1,214 @@
+import type {
+  PhoneNumber,
+  PhoneNumberCapability,
+  PhoneNumberSource,
+} from "../schemas/phone-numbers";
+
+export type PhoneNumberRow = {
+  id: string;
+  workspace_id: string;
+  e164: string;
+  source: PhoneNumberSource;
+  capabilities: string;
+  label: string | null;
+  trunk_id: string | null;
+  agent_id: string | null;
+  livekit_phone_number_id: string | null;
+  twilio_sid: string | null;
+  status: "purchasing" | "active" | "released";
+  created_at: string;
+  updated_at: string;
+  released_at: string | null;
+};
+
+/** What a new row holds; written once, by the workspace's Durable Object. */
+export type NewPhoneNumber = Omit<PhoneNumberRow, "capabilities" | "status" | "released_at"> & {
+  capabilities: PhoneNumberCapability[];
+};
+
+const COLUMNS = `id, workspace_id, e164, source, capabilities, label, trunk_id, agent_id,
+  livekit_phone_number_id, twilio_sid, status, created_at, updated_at, released_at`;
+
+export const MAX_LISTED_NUMBERS = 100;
+
+export function toPhoneNumber(row: PhoneNumberRow | NewPhoneNumber): PhoneNumber {
+  return {
+    id: row.id,
+    e164: row.e164,
+    source: row.source,
+    label: row.label,
+    trunk_id: row.trunk_id,
+    agent_id: row.agent_id,
+    capabilities:
+      typeof row.capabilities === "string"
+        ? (JSON.parse(row.capabilities) as PhoneNumberCapability[])
+        : row.capabilities,
+    livekit_phone_number_id: row.livekit_phone_number_id,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export async function listActivePhoneNumbers(
+  db: D1Database,
+  workspaceId: string,
+): Promise<PhoneNumberRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM phone_numbers
+        WHERE workspace_id = ? AND status = 'active'
+        ORDER BY created_at DESC, id DESC LIMIT ?`,
+    )
+    .bind(workspaceId, MAX_LISTED_NUMBERS)
+    .all<PhoneNumberRow>();
+  return results;
+}
+
+export function findActivePhoneNumber(
+  db: D1Database,
+  workspaceId: string,
+  id: string,
+): Promise<PhoneNumberRow | null> {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM phone_numbers
+        WHERE id = ? AND workspace_id = ? AND status = 'active'`,
+    )
+    .bind(id, workspaceId)
+    .first<PhoneNumberRow>();
+}
+
+export type ClaimResult = "claimed" | "over_purchased_cap" | "over_total_cap" | "number_taken";
+
+/**
+ * Writes the number as `purchasing` before Twilio is asked: the durable record that it may be
+ * bought. The insert happens only while the workspace is under both caps, counted in the same
+ * statement, so D1 enforces the caps even for numbers the Durable Object's ledger never saw.
+ * Idempotent on the id; a number claimed or held by any workspace is refused.
+ */
+export async function claimPhoneNumber(
+  db: D1Database,
+  number: NewPhoneNumber,
+  caps: { purchased: number; total: number },
+): Promise<ClaimResult> {
+  try {
+    const result = await db
+      .prepare(
+        `INSERT INTO phone_numbers (id, workspace_id, e164, source, capabilities, label, trunk_id,
+           agent_id, livekit_phone_number_id, twilio_sid, status, created_at, updated_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'purchasing', ?11, ?12
+          WHERE (SELECT COUNT(*) FROM phone_numbers
+                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?4) < ?13
+            AND (SELECT COUNT(*) FROM phone_numbers
+                  WHERE workspace_id = ?2 AND status != 'released') < ?14
+         ON CONFLICT (id) DO NOTHING`,
+      )
+      .bind(
+        number.id,
+        number.workspace_id,
+        number.e164,
+        number.source,
+        JSON.stringify(number.capabilities),
+        number.label,
+        number.trunk_id,
+        number.agent_id,
+        number.livekit_phone_number_id,
+        number.twilio_sid,
+        number.created_at,
+        number.updated_at,
+        caps.purchased,
+        caps.total,
+      )
+      .run();
+    if (result.meta.changes === 1) return "claimed";
+    // Not written: say why (only on this rare path, so the common one stays one round trip).
+    const why = await db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM phone_numbers WHERE id = ?1) AS existing,
+                (SELECT COUNT(*) FROM phone_numbers
+                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
+      )
+      .bind(number.id, number.workspace_id, number.source)
+      .first<{ existing: number; purchased: number }>();
+    if (why && why.existing > 0) return "claimed";
+    return why && why.purchased >= caps.purchased ? "over_purchased_cap" : "over_total_cap";
+  } catch (error) {
+    if (String(error).includes("UNIQUE constraint failed: phone_numbers.e164")) {
+      return "number_taken";
+    }
+    throw error;
+  }
+}
+
+/** Idempotent: the purchased number becomes visible, with the SID Twilio gave it. */
+export async function activatePhoneNumber(
+  db: D1Database,
+  id: string,
+  twilioSid: string | null,
+  at: string,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE phone_numbers SET status = 'active', twilio_sid = ?, updated_at = ?
+        WHERE id = ? AND status = 'purchasing'`,
+    )
+    .bind(twilioSid, at, id)
+    .run();
+}
+
+/** Idempotent: removes a claim whose purchase did not happen. */
+export async function abandonClaim(db: D1Database, id: string): Promise<void> {
+  await db.prepare("DELETE FROM phone_numbers WHERE id = ? AND status = 'purchasing'").bind(id).run();
+}
+
+/** Idempotent: releasing a released row changes nothing. */
+export async function markPhoneNumberReleased(
+  db: D1Database,
+  workspaceId: string,
+  id: string,
+  at: string,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE phone_numbers SET status = 'released', released_at = ?, updated_at = ?
+        WHERE id = ? AND workspace_id = ? AND status != 'released'`,
+    )
+    .bind(at, at, id, workspaceId)
+    .run();
+}
+
+export type PhoneNumberChanges = {
+  label?: string | null;
+  agentId?: string | null;
+};
+
+/**
+ * Applies the changes and returns the row as it now is, or null when the number is not
+ * active in this workspace. One round trip: the UPDATE returns the row.
+ */
+export function updatePhoneNumber(
+  db: D1Database,
+  workspaceId: string,
+  id: string,
+  changes: PhoneNumberChanges,
+  at: string,
+): Promise<PhoneNumberRow | null> {
+  const sets: string[] = ["updated_at = ?"];
+  const values: (string | null)[] = [at];
+  if (changes.label !== undefined) {
+    sets.push("label = ?");
+    values.push(changes.label);
+  }
+  if (changes.agentId !== undefined) {
+    sets.push("agent_id = ?");
+    values.push(changes.agentId);
+  }
+  return db
+    .prepare(
+      `UPDATE phone_numbers SET ${sets.join(", ")}
+        WHERE id = ? AND workspace_id = ? AND status = 'active'
+        RETURNING ${COLUMNS}`,
+    )
+    .bind(...values, id, workspaceId)
+    .first<PhoneNumberRow>();
+}

@@ -1,0 +1,41 @@
+import type { ValidationTargets } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import type * as z from "zod/mini";
+import { ApiError } from "../errors";
+import { IMMUTABLE_FIELDS } from "../schemas/phone-numbers";
+
+type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
+
+/** zod issues as the envelope's `fields`: dotted path -> short message. */
+export function issuesToFields(issues: readonly Issue[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys" && issue.keys) {
+      for (const key of issue.keys) {
+        fields[key] = (IMMUTABLE_FIELDS as readonly string[]).includes(key)
+          ? "cannot be changed"
+          : "is not a known field";
+      }
+      continue;
+    }
+    const path = issue.path.map(String).join(".") || "body";
+    fields[path] ??= issue.code === "invalid_type" && issue.message.includes("received undefined")
+      ? "is required"
+      : issue.message;
+  }
+  return fields;
+}
+
+/** The one validation hook: every invalid input becomes 400 `validation_failed`. */
+export function validate<T extends z.ZodMiniType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) {
+      throw new ApiError(400, "validation_failed", `Invalid ${target === "json" ? "body" : target}.`, {
+        fields: issuesToFields(result.error.issues as readonly Issue[]),
+      });
+    }
+  });
+}

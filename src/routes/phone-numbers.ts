@@ -1,0 +1,163 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { AppEnv } from "../app-env";
+import { requireApiKey } from "../auth/require-api-key";
+import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioConfig } from "../config";
+import { agentExists } from "../db/agents";
+import {
+  findActivePhoneNumber,
+  listActivePhoneNumbers,
+  toPhoneNumber,
+  updatePhoneNumber,
+} from "../db/phone-numbers";
+import type { Idempotency } from "../durable-objects/workspace-numbers";
+import { ApiError, agentNotFound, phoneNumberNotFound } from "../errors";
+import { jsonBody } from "../http/json-body";
+import { validate } from "../http/validation";
+import { isId } from "../ids";
+import {
+  type AvailablePhoneNumber,
+  MAX_SEARCH_LIMIT,
+  PurchasePhoneNumberRequestSchema,
+  SearchAvailablePhoneNumbersQuerySchema,
+  UpdatePhoneNumberRequestSchema,
+} from "../schemas/phone-numbers";
+import { TwilioClient } from "../twilio/client";
+import { TwilioError } from "../twilio/errors";
+import { hasCapability } from "../twilio/resources";
+
+function workspaceNumbers(c: Context<AppEnv>) {
+  return c.env.WORKSPACE_NUMBERS.getByName(c.get("caller").workspaceId);
+}
+
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The request's Idempotency-Key with a hash of what it asks for, or null when it has none. */
+async function idempotencyOf(
+  c: Context<AppEnv>,
+  request: unknown,
+): Promise<Idempotency | null> {
+  const key = c.req.header("Idempotency-Key");
+  if (key === undefined) return null;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(400, "validation_failed", "Invalid Idempotency-Key header.", {
+      fields: { "Idempotency-Key": "must be 1 to 255 printable ASCII characters" },
+    });
+  }
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(JSON.stringify(request)),
+  );
+  const requestHash = [...new Uint8Array(digest)]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  return { key, requestHash };
+}
+
+export const phoneNumbers = new Hono<AppEnv>()
+  .use(requireApiKey)
+
+  .get("/available", validate("query", SearchAvailablePhoneNumbersQuerySchema), async (c) => {
+    const query = c.req.valid("query");
+    const found = await TwilioClient.fromConfig(twilioConfig(c.env)).searchAvailableLocal({
+      areaCode: query.area_code,
+      limit: Math.min(query.limit, MAX_SEARCH_LIMIT),
+    });
+    const numbers: AvailablePhoneNumber[] = found
+      .filter((n) => hasCapability(n.capabilities, "voice"))
+      .map((n) => ({
+        e164: n.phone_number,
+        friendly_name: n.friendly_name ?? null,
+        locality: n.locality ?? null,
+        region: n.region ?? null,
+        iso_country: n.iso_country,
+      }));
+    await workspaceNumbers(c).rememberSearch(
+      numbers.map((n) => n.e164),
+      recentSearchTtlMs(c.env),
+    );
+    return c.json({ numbers }, 200);
+  })
+
+  .post("/purchase", jsonBody, validate("json", PurchasePhoneNumberRequestSchema), async (c) => {
+    const body = c.req.valid("json");
+    const caller = c.get("caller");
+    const config = twilioConfig(c.env);
+    if (!config.credentials || !config.trunkSid) {
+      throw new TwilioError("not_configured", "purchase", null, null, "not configured");
+    }
+    const agentId = body.agent_id ?? null;
+    const idempotency = await idempotencyOf(c, {
+      operation: "purchase",
+      e164: body.e164,
+      label: body.label ?? null,
+      agent_id: agentId,
+    });
+    const agentFound = agentId ? await agentExists(c.env.DB, caller.workspaceId, agentId) : false;
+    const outcome = await workspaceNumbers(c).purchase({
+      workspaceId: caller.workspaceId,
+      e164: body.e164,
+      label: body.label ?? null,
+      agentId,
+      agentFound,
+      trunkId: caller.trunkId,
+      purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+      idempotency,
+    });
+    if (!outcome.ok) throw ApiError.fromFailure(outcome);
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(outcome.number, 201);
+  })
+
+  .get("/", async (c) => {
+    const rows = await listActivePhoneNumbers(c.env.DB, c.get("caller").workspaceId);
+    return c.json({ numbers: rows.map(toPhoneNumber) }, 200);
+  })
+
+  .get("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!isId("phone", id)) throw phoneNumberNotFound();
+    const row = await findActivePhoneNumber(c.env.DB, c.get("caller").workspaceId, id);
+    if (!row) throw phoneNumberNotFound();
+    return c.json(toPhoneNumber(row), 200);
+  })
+
+  .patch("/:id", jsonBody, validate("json", UpdatePhoneNumberRequestSchema), async (c) => {
+    const id = c.req.param("id");
+    if (!isId("phone", id)) throw phoneNumberNotFound();
+    const body = c.req.valid("json");
+    const { workspaceId } = c.get("caller");
+    // clear_agent_id wins over agent_id; agent_id: null unbinds too.
+    let agentId: string | null | undefined = body.agent_id;
+    if (body.clear_agent_id === true) agentId = null;
+    if (agentId && !(await agentExists(c.env.DB, workspaceId, agentId))) {
+      if (!(await findActivePhoneNumber(c.env.DB, workspaceId, id))) throw phoneNumberNotFound();
+      throw agentNotFound();
+    }
+    const row = await updatePhoneNumber(
+      c.env.DB,
+      workspaceId,
+      id,
+      {
+        label: body.label === undefined ? undefined : body.label === "" ? null : body.label,
+        agentId,
+      },
+      new Date().toISOString(),
+    );
+    if (!row) throw phoneNumberNotFound();
+    return c.json(toPhoneNumber(row), 200);
+  })
+
+  .delete("/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!isId("phone", id)) throw phoneNumberNotFound();
+    const idempotency = await idempotencyOf(c, { operation: "release", id });
+    const outcome = await workspaceNumbers(c).release({
+      workspaceId: c.get("caller").workspaceId,
+      id,
+      idempotency,
+    });
+    if (!outcome.ok) throw ApiError.fromFailure(outcome);
+    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    return c.body(null, 204);
+  });

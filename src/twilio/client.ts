@@ -1,0 +1,240 @@
+import type * as z from "zod/mini";
+import type { TwilioConfig, TwilioCredentials } from "../config";
+import { log } from "../log";
+import { TwilioError } from "./errors";
+import {
+  type AvailableLocalNumber,
+  AvailableLocalNumberListSchema,
+  type IncomingPhoneNumber,
+  IncomingPhoneNumberPageSchema,
+  IncomingPhoneNumberSchema,
+  TwilioErrorBodySchema,
+} from "./resources";
+
+const API_ORIGIN = "https://api.twilio.com";
+
+type Operation = "search" | "purchase" | "lookup" | "release" | "list";
+
+type Call = {
+  operation: Operation;
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  query?: Record<string, string>;
+  form?: Record<string, string>;
+};
+
+/**
+ * The master Twilio account, spoken to over its REST API: Basic auth, form-encoded bodies,
+ * `.json` resources, a timeout on every call. The only code that knows Twilio's wire format.
+ */
+export class TwilioClient {
+  readonly #credentials: TwilioCredentials;
+  readonly #config: TwilioConfig;
+  readonly #authorization: string;
+
+  constructor(config: TwilioConfig, credentials: TwilioCredentials) {
+    this.#config = config;
+    this.#credentials = credentials;
+    this.#authorization = `Basic ${btoa(`${credentials.username}:${credentials.password}`)}`;
+  }
+
+  static fromConfig(config: TwilioConfig): TwilioClient {
+    if (!config.credentials) {
+      throw new TwilioError("not_configured", "config", null, null, "Twilio is not configured");
+    }
+    return new TwilioClient(config, config.credentials);
+  }
+
+  get #accountPath() {
+    return `/2010-04-01/Accounts/${this.#credentials.accountSid}`;
+  }
+
+  async searchAvailableLocal(options: {
+    areaCode?: string;
+    limit: number;
+  }): Promise<AvailableLocalNumber[]> {
+    const query: Record<string, string> = { VoiceEnabled: "true", PageSize: String(options.limit) };
+    if (options.areaCode) query.AreaCode = options.areaCode;
+    const body = await this.#call(
+      {
+        operation: "search",
+        method: "GET",
+        path: `${this.#accountPath}/AvailablePhoneNumbers/US/Local.json`,
+        query,
+      },
+      AvailableLocalNumberListSchema,
+    );
+    return body.available_phone_numbers;
+  }
+
+  /** Buys the number on the master account, wired to the platform's Elastic SIP trunk. */
+  purchase(options: {
+    e164: string;
+    friendlyName: string | null;
+    trunkSid: string;
+  }): Promise<IncomingPhoneNumber> {
+    const form: Record<string, string> = { PhoneNumber: options.e164, TrunkSid: options.trunkSid };
+    if (options.friendlyName) form.FriendlyName = options.friendlyName;
+    return this.#call(
+      {
+        operation: "purchase",
+        method: "POST",
+        path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
+        form,
+      },
+      IncomingPhoneNumberSchema,
+    );
+  }
+
+  /**
+   * Whether the master account holds this number now. Twilio has no idempotency key for
+   * purchases, so this is how an unknown outcome is settled.
+   */
+  async findOwned(e164: string): Promise<IncomingPhoneNumber | null> {
+    const page = await this.#call(
+      {
+        operation: "lookup",
+        method: "GET",
+        path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
+        query: { PhoneNumber: e164, PageSize: "20" },
+      },
+      IncomingPhoneNumberPageSchema,
+    );
+    return page.incoming_phone_numbers.find((n) => n.phone_number === e164) ?? null;
+  }
+
+  /** Every number the master account holds, following Twilio's pages. */
+  async listOwned(): Promise<IncomingPhoneNumber[]> {
+    const numbers: IncomingPhoneNumber[] = [];
+    let next: Call | null = {
+      operation: "list",
+      method: "GET",
+      path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
+      query: { PageSize: "1000" },
+    };
+    while (next) {
+      const page: z.infer<typeof IncomingPhoneNumberPageSchema> = await this.#call(
+        next,
+        IncomingPhoneNumberPageSchema,
+      );
+      numbers.push(...page.incoming_phone_numbers);
+      next = page.next_page_uri ? this.#pageCall(page.next_page_uri) : null;
+    }
+    return numbers;
+  }
+
+  /** Releases the number; a number Twilio no longer has counts as released. */
+  async release(sid: string): Promise<void> {
+    try {
+      await this.#call(
+        {
+          operation: "release",
+          method: "DELETE",
+          path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
+        },
+        null,
+      );
+    } catch (error) {
+      if (error instanceof TwilioError && error.httpStatus === 404) return;
+      throw error;
+    }
+  }
+
+  #pageCall(nextPageUri: string): Call {
+    const url = new URL(nextPageUri, API_ORIGIN);
+    return {
+      operation: "list",
+      method: "GET",
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    };
+  }
+
+  async #call<T>(call: Call, schema: z.ZodMiniType<T> | null): Promise<T> {
+    const url = new URL(call.path, API_ORIGIN);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      url.searchParams.set(name, value);
+    }
+    const headers: Record<string, string> = {
+      Authorization: this.#authorization,
+      Accept: "application/json",
+    };
+    let body: string | undefined;
+    if (call.form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(call.form).toString();
+    }
+    const started = Date.now();
+    const fail = (
+      kind: TwilioError["kind"],
+      status: number | null,
+      code: number | null,
+      message: string,
+      retryAfterSeconds?: number,
+    ) => {
+      log.warn("twilio_call", {
+        operation: call.operation,
+        twilio_status: status,
+        twilio_code: code,
+        outcome: kind,
+        detail: message,
+        duration_ms: Date.now() - started,
+      });
+      return new TwilioError(kind, call.operation, status, code, message, retryAfterSeconds);
+    };
+
+    const signal = AbortSignal.timeout(this.#config.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      const init: RequestInit = { method: call.method, headers, body, signal };
+      response = await (this.#config.fetcher
+        ? this.#config.fetcher.fetch(url.toString(), init)
+        : fetch(url.toString(), init));
+      text = await response.text();
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw fail("unknown", null, null, `no reply from Twilio (${reason})`);
+    }
+
+    if (response.ok) {
+      log.info("twilio_call", {
+        operation: call.operation,
+        twilio_status: response.status,
+        duration_ms: Date.now() - started,
+      });
+      if (!schema) return undefined as T;
+      const parsed = schema.safeParse(safeJson(text));
+      if (!parsed.success) throw fail("unknown", response.status, null, "unreadable reply");
+      return parsed.data;
+    }
+
+    const errorBody = TwilioErrorBodySchema.safeParse(safeJson(text));
+    const code = errorBody.success ? (errorBody.data.code ?? null) : null;
+    const message = errorBody.success ? (errorBody.data.message ?? "") : text.slice(0, 200);
+    const status = response.status;
+    if (status === 401 || status === 403) {
+      throw fail("rejected_credentials", status, code, message);
+    }
+    if (status === 429) {
+      const retryAfter = Number(response.headers.get("Retry-After"));
+      throw fail(
+        "throttled",
+        status,
+        code,
+        message,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
+      );
+    }
+    if (status >= 500) throw fail("unknown", status, code, message);
+    throw fail("refused", status, code, message);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

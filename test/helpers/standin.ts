@@ -1,0 +1,61 @@
+import { env } from "cloudflare:workers";
+
+// Control of the Twilio stand-in (test/twilio-standin) from tests: its state, its request log
+// and the faults it injects into the next matching Twilio calls.
+
+export type StandinFault = {
+  operation: "search" | "purchase" | "lookup" | "release" | "any";
+  kind: "status" | "delay" | "drop" | "drop_after" | "succeed_then_timeout";
+  status?: number;
+  code?: number;
+  message?: string;
+  delay_ms?: number;
+  times?: number;
+};
+
+export type StandinNumber = {
+  sid: string;
+  phone_number: string;
+  friendly_name: string;
+  trunk_sid: string | null;
+  date_created: string;
+};
+
+export type StandinRequest = {
+  operation: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  form: Record<string, string> | null;
+  content_type: string | null;
+  auth: string;
+  status: number;
+  response: unknown;
+};
+
+function standin(): Fetcher {
+  if (!env.TWILIO_STANDIN) throw new Error("the TWILIO_STANDIN binding is missing");
+  return env.TWILIO_STANDIN;
+}
+
+async function control<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await standin().fetch(`https://standin.local/__standin/${path}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`stand-in ${method} ${path}: ${response.status}`);
+  return response.json<T>();
+}
+
+export const twilioStandin = {
+  reset: () => control("POST", "reset"),
+  addFault: (fault: StandinFault) => control("POST", "faults", fault),
+  clearFaults: () => control("DELETE", "faults"),
+  numbers: async () => (await control<{ numbers: StandinNumber[] }>("GET", "numbers")).numbers,
+  buyDirectly: (phoneNumber: string) =>
+    control<StandinNumber>("POST", "numbers", { phone_number: phoneNumber }),
+  requests: async () =>
+    (await control<{ requests: StandinRequest[] }>("GET", "requests")).requests,
+  clearRequests: () => control("DELETE", "requests"),
+};
