@@ -32,7 +32,7 @@ function literal(value: string | number | null): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-type D1Result = { results: Record<string, unknown>[]; meta?: { changes?: number } };
+type D1Result = { results: Record<string, unknown>[] };
 
 function d1(sql: string): D1Result[] {
   const args = ["d1", "execute", "DB", "--json", "--command", sql];
@@ -44,8 +44,9 @@ function d1(sql: string): D1Result[] {
   return JSON.parse(out) as D1Result[];
 }
 
-function changes(results: D1Result[]): number {
-  return results.reduce((sum, r) => sum + (r.meta?.changes ?? 0), 0);
+/** Rows a write touched, from its RETURNING clause (local D1 reports no change counts). */
+function returned(results: D1Result[]): number {
+  return results.reduce((sum, r) => sum + r.results.length, 0);
 }
 
 function required(name: "name" | "workspace"): string {
@@ -78,11 +79,11 @@ async function run(): Promise<unknown> {
     const workspaceId = required("workspace");
     const id = newId("key");
     const key = generateApiKey();
-    const written = changes(
+    const written = returned(
       d1(
         `INSERT INTO api_keys (id, workspace_id, key_hash, created_at)
          SELECT ${literal(id)}, id, ${literal(await hashApiKey(key))}, ${literal(now)}
-           FROM workspaces WHERE id = ${literal(workspaceId)}`,
+           FROM workspaces WHERE id = ${literal(workspaceId)} RETURNING id`,
       ),
     );
     if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
@@ -92,10 +93,10 @@ async function run(): Promise<unknown> {
 
   if (resource === "keys" && action === "revoke") {
     if (!argument) throw new UsageError("keys revoke needs KEY_ID");
-    const written = changes(
+    const written = returned(
       d1(
         `UPDATE api_keys SET revoked_at = ${literal(now)}
-          WHERE id = ${literal(argument)} AND revoked_at IS NULL`,
+          WHERE id = ${literal(argument)} AND revoked_at IS NULL RETURNING id`,
       ),
     );
     if (written !== 1) throw new Error(`no active key ${argument}`);
@@ -106,11 +107,11 @@ async function run(): Promise<unknown> {
     const workspaceId = required("workspace");
     const name = required("name");
     const id = newId("agent");
-    const written = changes(
+    const written = returned(
       d1(
         `INSERT INTO agents (id, workspace_id, name, created_at)
          SELECT ${literal(id)}, id, ${literal(name)}, ${literal(now)}
-           FROM workspaces WHERE id = ${literal(workspaceId)}`,
+           FROM workspaces WHERE id = ${literal(workspaceId)} RETURNING id`,
       ),
     );
     if (written !== 1) throw new Error(`no workspace ${workspaceId}`);

@@ -1,5 +1,5 @@
-import { findCaller } from "../db/api-keys";
 import { factory } from "../app-env";
+import { findCaller } from "../db/api-keys";
 import { unauthorized } from "../errors";
 import { hashApiKey, isWellFormedApiKey } from "./api-keys";
 

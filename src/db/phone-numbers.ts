@@ -158,7 +158,10 @@ export async function activatePhoneNumber(
 
 /** Idempotent: removes a claim whose purchase did not happen. */
 export async function abandonClaim(db: D1Database, id: string): Promise<void> {
-  await db.prepare("DELETE FROM phone_numbers WHERE id = ? AND status = 'purchasing'").bind(id).run();
+  await db
+    .prepare("DELETE FROM phone_numbers WHERE id = ? AND status = 'purchasing'")
+    .bind(id)
+    .run();
 }
 
 /** Idempotent: releasing a released row changes nothing. */

@@ -324,7 +324,12 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           });
         } catch (error) {
           log.warn("purchase_claim_failed", { ...fields, error: String(error) });
-          return this.#abandon(row, retryLater("The service could not record the purchase; nothing was bought. Retry later."));
+          return this.#abandon(
+            row,
+            retryLater(
+              "The service could not record the purchase; nothing was bought. Retry later.",
+            ),
+          );
         }
         if (claim === "over_purchased_cap" || claim === "over_total_cap") {
           return this.#abandon(
@@ -399,7 +404,9 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         } catch (error) {
           this.#scheduleRetry(row.id);
           log.warn("purchase_record_failed", { ...fields, error: String(error) });
-          return retryLater("The number was bought but not yet recorded; it will appear shortly. Retry with the same Idempotency-Key to get it.");
+          return retryLater(
+            "The number was bought but not yet recorded; it will appear shortly. Retry with the same Idempotency-Key to get it.",
+          );
         }
         const number = toPhoneNumber({ ...record, twilio_sid: row.twilio_sid, updated_at: at });
         this.ctx.storage.transactionSync(() => {
@@ -630,4 +637,3 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     else await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 50));
   }
 }
-

@@ -7,7 +7,11 @@ export const MAX_BODY_BYTES = 16 * 1024;
 const tooLarge = bodyLimit({
   maxSize: MAX_BODY_BYTES,
   onError: () => {
-    throw new ApiError(413, "payload_too_large", `The body is larger than ${MAX_BODY_BYTES} bytes.`);
+    throw new ApiError(
+      413,
+      "payload_too_large",
+      `The body is larger than ${MAX_BODY_BYTES} bytes.`,
+    );
   },
 });
 

@@ -1,5 +1,5 @@
-import type { ValidationTargets } from "hono";
 import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
 import type * as z from "zod/mini";
 import { ApiError } from "../errors";
 import { IMMUTABLE_FIELDS } from "../schemas/phone-numbers";
@@ -19,9 +19,10 @@ export function issuesToFields(issues: readonly Issue[]): Record<string, string>
       continue;
     }
     const path = issue.path.map(String).join(".") || "body";
-    fields[path] ??= issue.code === "invalid_type" && issue.message.includes("received undefined")
-      ? "is required"
-      : issue.message;
+    fields[path] ??=
+      issue.code === "invalid_type" && issue.message.includes("received undefined")
+        ? "is required"
+        : issue.message;
   }
   return fields;
 }
@@ -33,9 +34,14 @@ export function validate<T extends z.ZodMiniType, Target extends keyof Validatio
 ) {
   return zValidator(target, schema, (result) => {
     if (!result.success) {
-      throw new ApiError(400, "validation_failed", `Invalid ${target === "json" ? "body" : target}.`, {
-        fields: issuesToFields(result.error.issues as readonly Issue[]),
-      });
+      throw new ApiError(
+        400,
+        "validation_failed",
+        `Invalid ${target === "json" ? "body" : target}.`,
+        {
+          fields: issuesToFields(result.error.issues as readonly Issue[]),
+        },
+      );
     }
   });
 }

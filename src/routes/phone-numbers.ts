@@ -1,5 +1,5 @@
-import { Hono } from "hono";
 import type { Context } from "hono";
+import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { requireApiKey } from "../auth/require-api-key";
 import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioConfig } from "../config";
@@ -33,10 +33,7 @@ function workspaceNumbers(c: Context<AppEnv>) {
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
 /** The request's Idempotency-Key with a hash of what it asks for, or null when it has none. */
-async function idempotencyOf(
-  c: Context<AppEnv>,
-  request: unknown,
-): Promise<Idempotency | null> {
+async function idempotencyOf(c: Context<AppEnv>, request: unknown): Promise<Idempotency | null> {
   const key = c.req.header("Idempotency-Key");
   if (key === undefined) return null;
   if (!IDEMPOTENCY_KEY.test(key)) {

@@ -63,10 +63,7 @@ export const SearchAvailablePhoneNumbersResponseSchema = z.object({
 export const MAX_SEARCH_LIMIT = 50;
 
 export const SearchAvailablePhoneNumbersQuerySchema = z.object({
-  country: z._default(
-    z.string().check(z.regex(/^US$/, "only US is supported")),
-    "US",
-  ),
+  country: z._default(z.string().check(z.regex(/^US$/, "only US is supported")), "US"),
   area_code: z.optional(
     z.string().check(z.regex(/^[2-9][0-9]{2}$/, "must be a three-digit US area code")),
   ),

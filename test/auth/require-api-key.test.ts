@@ -24,7 +24,13 @@ describe("API key authentication", () => {
 
   it("rejects a malformed Authorization header", async () => {
     const ws = await createWorkspace();
-    for (const header of [ws.key, `Basic ${ws.key}`, "Bearer", "Bearer sk_short", `Bearer ${ws.key}x`]) {
+    for (const header of [
+      ws.key,
+      `Basic ${ws.key}`,
+      "Bearer",
+      "Bearer sk_short",
+      `Bearer ${ws.key}x`,
+    ]) {
       await expectUnauthorized(await call(LIST, { headers: { authorization: header } }));
     }
   });

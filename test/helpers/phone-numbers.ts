@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import type { AvailablePhoneNumber, PhoneNumber } from "../../src/schemas/phone-numbers";
-import { type TestWorkspace, call } from "./workspaces";
+import { call, type TestWorkspace } from "./workspaces";
 
 export const BASE = "/v1/agents/phone-numbers";
 
@@ -9,10 +9,7 @@ export type ErrorEnvelope = {
   request_id: string;
 };
 
-export async function search(
-  ws: TestWorkspace,
-  query: string,
-): Promise<AvailablePhoneNumber[]> {
+export async function search(ws: TestWorkspace, query: string): Promise<AvailablePhoneNumber[]> {
   const response = await call(`${BASE}/available?${query}`, { key: ws.key });
   expect(response.status).toBe(200);
   return (await response.json<{ numbers: AvailablePhoneNumber[] }>()).numbers;

@@ -55,7 +55,6 @@ export const twilioStandin = {
   numbers: async () => (await control<{ numbers: StandinNumber[] }>("GET", "numbers")).numbers,
   buyDirectly: (phoneNumber: string) =>
     control<StandinNumber>("POST", "numbers", { phone_number: phoneNumber }),
-  requests: async () =>
-    (await control<{ requests: StandinRequest[] }>("GET", "requests")).requests,
+  requests: async () => (await control<{ requests: StandinRequest[] }>("GET", "requests")).requests,
   clearRequests: () => control("DELETE", "requests"),
 };

@@ -26,7 +26,9 @@ export async function createWorkspace(
 
 export async function createAgent(workspaceId: string, name = "Receptionist"): Promise<string> {
   const id = newId("agent");
-  await env.DB.prepare("INSERT INTO agents (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)")
+  await env.DB.prepare(
+    "INSERT INTO agents (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)",
+  )
     .bind(id, workspaceId, name, new Date().toISOString())
     .run();
   return id;

@@ -116,7 +116,9 @@ describe("PATCH /v1/agents/phone-numbers/{id}", () => {
     const number = await searchAndBuy(ws, "505", { label: "Keep", agent_id: agent });
     const body = await (await patch(ws.key, number.id, {})).json<PhoneNumber>();
     expect(body).toMatchObject({ label: "Keep", agent_id: agent });
-    const onlyFlag = await (await patch(ws.key, number.id, { clear_agent_id: false })).json<PhoneNumber>();
+    const onlyFlag = await (
+      await patch(ws.key, number.id, { clear_agent_id: false })
+    ).json<PhoneNumber>();
     expect(onlyFlag.agent_id).toBe(agent);
   });
 
@@ -125,7 +127,11 @@ describe("PATCH /v1/agents/phone-numbers/{id}", () => {
     const other = await createWorkspace();
     const number = await searchAndBuy(ws, "507", { label: "Same" });
     for (const agentId of ["agent_01ARZ3NDEKTSV4RRFFQ69G5FAV", await createAgent(other.id)]) {
-      await expectError(await patch(ws.key, number.id, { agent_id: agentId, label: "Changed" }), 422, "not_found");
+      await expectError(
+        await patch(ws.key, number.id, { agent_id: agentId, label: "Changed" }),
+        422,
+        "not_found",
+      );
     }
     const fetched = await (await call(`${BASE}/${number.id}`, { key: ws.key })).json<PhoneNumber>();
     expect(fetched.label).toBe("Same");
@@ -185,7 +191,9 @@ describe("DELETE /v1/agents/phone-numbers/{id}", () => {
       `https://api.twilio.com/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers/${owned?.sid}.json`,
       {
         method: "DELETE",
-        headers: { authorization: `Basic ${btoa(`${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_AUTH_TOKEN}`)}` },
+        headers: {
+          authorization: `Basic ${btoa(`${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_AUTH_TOKEN}`)}`,
+        },
       },
     );
     const response = await call(`${BASE}/${number.id}`, { key: ws.key, method: "DELETE" });
@@ -202,7 +210,9 @@ describe("DELETE /v1/agents/phone-numbers/{id}", () => {
     expect((await call(`${BASE}/${number.id}`, { key: ws.key })).status).toBe(200);
     expect((await twilioStandin.numbers()).map((n) => n.phone_number)).toContain(number.e164);
     // A retry finishes the release.
-    expect((await call(`${BASE}/${number.id}`, { key: ws.key, method: "DELETE" })).status).toBe(204);
+    expect((await call(`${BASE}/${number.id}`, { key: ws.key, method: "DELETE" })).status).toBe(
+      204,
+    );
     expect((await twilioStandin.numbers()).map((n) => n.phone_number)).not.toContain(number.e164);
   });
 
@@ -226,7 +236,11 @@ describe("DELETE /v1/agents/phone-numbers/{id}", () => {
     "answers 404 for %s",
     async (id) => {
       const ws = await createWorkspace();
-      const body = await expectError(await call(`${BASE}/${id}`, { key: ws.key, method: "DELETE" }), 404, "not_found");
+      const body = await expectError(
+        await call(`${BASE}/${id}`, { key: ws.key, method: "DELETE" }),
+        404,
+        "not_found",
+      );
       expectMatchesSpec(ITEM, "DELETE", 404, body);
     },
   );
@@ -242,7 +256,11 @@ describe("workspace isolation", () => {
     const list = await (await call(BASE, { key: stranger.key })).json<{ numbers: PhoneNumber[] }>();
     expect(list.numbers).toEqual([]);
     await expectError(await call(`${BASE}/${number.id}`, { key: stranger.key }), 404, "not_found");
-    await expectError(await patch(stranger.key, number.id, { label: "mine now" }), 404, "not_found");
+    await expectError(
+      await patch(stranger.key, number.id, { label: "mine now" }),
+      404,
+      "not_found",
+    );
     await expectError(
       await call(`${BASE}/${number.id}`, { key: stranger.key, method: "DELETE" }),
       404,
@@ -250,7 +268,11 @@ describe("workspace isolation", () => {
     );
     // The stranger cannot buy a number only the owner searched, nor bind the owner's agent.
     const ownersSearch = await search(owner, "area_code=514");
-    await expectError(await purchase(stranger, { e164: ownersSearch[0]?.e164 }), 400, "bad_request");
+    await expectError(
+      await purchase(stranger, { e164: ownersSearch[0]?.e164 }),
+      400,
+      "bad_request",
+    );
     const [strangerFound] = await search(stranger, "area_code=515");
     await expectError(
       await purchase(stranger, { e164: strangerFound?.e164, agent_id: ownersAgent }),
@@ -258,7 +280,9 @@ describe("workspace isolation", () => {
       "not_found",
     );
     // The owner's number is untouched.
-    const still = await (await call(`${BASE}/${number.id}`, { key: owner.key })).json<PhoneNumber>();
+    const still = await (
+      await call(`${BASE}/${number.id}`, { key: owner.key })
+    ).json<PhoneNumber>();
     expect(still).toEqual(number);
     expect((await twilioStandin.numbers()).map((n) => n.phone_number)).toContain(number.e164);
   });
@@ -269,7 +293,10 @@ describe("request ids and unknown routes", () => {
     const ws = await createWorkspace();
     const echoed = await call(BASE, { key: ws.key, headers: { "x-request-id": "req-abc_123" } });
     expect(echoed.headers.get("x-request-id")).toBe("req-abc_123");
-    const replaced = await call(BASE, { key: ws.key, headers: { "x-request-id": "bad id <script>" } });
+    const replaced = await call(BASE, {
+      key: ws.key,
+      headers: { "x-request-id": "bad id <script>" },
+    });
     expect(replaced.headers.get("x-request-id")).toMatch(/^[\w-]+$/);
     expect(replaced.headers.get("x-request-id")).not.toBe("bad id <script>");
   });

@@ -28,7 +28,11 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
     const ws = await createWorkspace();
     const agentId = await createAgent(ws.id);
     const [first] = await search(ws, "area_code=415");
-    const response = await purchase(ws, { e164: first?.e164, label: "Front desk", agent_id: agentId });
+    const response = await purchase(ws, {
+      e164: first?.e164,
+      label: "Front desk",
+      agent_id: agentId,
+    });
     expect(response.status).toBe(201);
     const number = await response.json<PhoneNumber>();
     expectMatchesSpec(PURCHASE, "POST", 201, number);
@@ -49,7 +53,9 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
     const owned = (await twilioStandin.numbers()).find((n) => n.phone_number === first?.e164);
     expect(owned?.friendly_name).toBe("Front desk");
     expect(owned?.trunk_sid).toBe(env.TWILIO_TRUNK_SID);
-    const row = await env.DB.prepare("SELECT * FROM phone_numbers WHERE id = ?").bind(number.id).first();
+    const row = await env.DB.prepare("SELECT * FROM phone_numbers WHERE id = ?")
+      .bind(number.id)
+      .first();
     expect(row).toMatchObject({ status: "active", twilio_sid: owned?.sid, workspace_id: ws.id });
   });
 
@@ -92,7 +98,7 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
 
   it("rejects a body that is not JSON with 400 bad_request", async () => {
     const ws = await createWorkspace();
-    for (const body of ["{", "e164=+14155550123", "", "[1]", "null", "\"+14155550123\""]) {
+    for (const body of ["{", "e164=+14155550123", "", "[1]", "null", '"+14155550123"']) {
       const response = await call(`${BASE}/purchase`, {
         key: ws.key,
         method: "POST",
@@ -150,7 +156,8 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
   it("refuses a purchase over the workspace's purchased-number limit with 422 conflict", async () => {
     const ws = await createWorkspace({ purchasedNumberLimit: 2 });
     const found = await search(ws, "area_code=702");
-    for (const n of found.slice(0, 2)) expect((await purchase(ws, { e164: n.e164 })).status).toBe(201);
+    for (const n of found.slice(0, 2))
+      expect((await purchase(ws, { e164: n.e164 })).status).toBe(201);
     const error = await expectError(await purchase(ws, { e164: found[2]?.e164 }), 422, "conflict");
     expect(error.error.message).toContain("purchased-number limit of 2");
     expect(await heldAtStandin(found.map((n) => n.e164))).toHaveLength(2);
@@ -159,7 +166,8 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
   it("applies the deployment default limit of 3 when the workspace sets none", async () => {
     const ws = await createWorkspace({ purchasedNumberLimit: null });
     const found = await search(ws, "area_code=703");
-    for (const n of found.slice(0, 3)) expect((await purchase(ws, { e164: n.e164 })).status).toBe(201);
+    for (const n of found.slice(0, 3))
+      expect((await purchase(ws, { e164: n.e164 })).status).toBe(201);
     const error = await expectError(await purchase(ws, { e164: found[3]?.e164 }), 422, "conflict");
     expect(error.error.message).toContain("limit of 3");
   });
@@ -171,7 +179,13 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
       env.DB.prepare(
         `INSERT INTO phone_numbers (id, workspace_id, e164, source, capabilities, status, created_at, updated_at)
          VALUES (?, ?, ?, 'byoc', '["inbound","outbound"]', 'active', ?, ?)`,
-      ).bind(`phone_01ARZ3NDEKTSV4RRFFQ69G${String(i).padStart(4, "0")}`, ws.id, `+1999555${String(i).padStart(4, "0")}`, now, now),
+      ).bind(
+        `phone_01ARZ3NDEKTSV4RRFFQ69G${String(i).padStart(4, "0")}`,
+        ws.id,
+        `+1999555${String(i).padStart(4, "0")}`,
+        now,
+        now,
+      ),
     );
     await env.DB.batch(statements);
     const [found] = await search(ws, "area_code=704");
@@ -197,7 +211,10 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
     const b = await createWorkspace();
     const [found] = await search(a, "area_code=305");
     await search(b, "area_code=305");
-    const [ra, rb] = await Promise.all([purchase(a, { e164: found?.e164 }), purchase(b, { e164: found?.e164 })]);
+    const [ra, rb] = await Promise.all([
+      purchase(a, { e164: found?.e164 }),
+      purchase(b, { e164: found?.e164 }),
+    ]);
     expect([ra.status, rb.status].sort()).toEqual([201, 400]);
     expect(await heldAtStandin([found?.e164 ?? ""])).toHaveLength(1);
   });

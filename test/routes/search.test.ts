@@ -29,7 +29,11 @@ describe("GET /v1/agents/phone-numbers/available", () => {
     await search(ws, "area_code=212&limit=7");
     const sent = (await twilioStandin.requests()).filter((r) => r.operation === "search");
     expect(sent.at(-1)?.path).toMatch(/\/AvailablePhoneNumbers\/US\/Local\.json$/);
-    expect(sent.at(-1)?.query).toMatchObject({ AreaCode: "212", VoiceEnabled: "true", PageSize: "7" });
+    expect(sent.at(-1)?.query).toMatchObject({
+      AreaCode: "212",
+      VoiceEnabled: "true",
+      PageSize: "7",
+    });
   });
 
   it("honours limit and caps it at 50", async () => {
