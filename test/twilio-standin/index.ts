@@ -1,3 +1,244 @@
-import { DurableObject } from "cloudflare:workers";
-export class TwilioAccount extends DurableObject {}
-export default { fetch: () => new Response("standin") };
+// A stateful stand-in for api.twilio.com (2010-04-01), reached through a service binding.
+// Twilio routes get Twilio's auth, errors and resources; /__standin/* is an unauthenticated
+// control API for tests and local development (reset, faults, owned numbers, request log).
+//
+// The Worker parses and authenticates, the TwilioAccount Durable Object decides and records,
+// and the Worker then carries out any waiting or connection dropping, so a slow fault never
+// holds the Durable Object.
+
+import type { StandinEnv, TwilioCall, TwilioOutcome } from "./account";
+import { DROP_ERROR_MESSAGE } from "./twilio-wire";
+import type { AuthKind, FaultKind, FaultOperation, FaultSpec } from "./types";
+
+// Only handlers and Durable Object classes may be exported from a Worker's main module.
+export { TwilioAccount } from "./account";
+
+const FAULT_OPERATIONS: readonly FaultOperation[] = [
+  "search",
+  "purchase",
+  "lookup",
+  "release",
+  "any",
+];
+const FAULT_KINDS: readonly FaultKind[] = [
+  "status",
+  "delay",
+  "drop",
+  "drop_after",
+  "succeed_then_timeout",
+];
+
+function account(env: StandinEnv) {
+  return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+function classifyAuth(header: string | null, env: StandinEnv): AuthKind {
+  if (header === null) return "none";
+  const match = /^Basic\s+(\S+)$/i.exec(header.trim());
+  if (!match?.[1]) return "invalid";
+  let decoded: string;
+  try {
+    decoded = atob(match[1]);
+  } catch {
+    return "invalid";
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return "invalid";
+  const username = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (username === env.STANDIN_ACCOUNT_SID && password === env.STANDIN_AUTH_TOKEN) return "account";
+  if (username === env.STANDIN_API_KEY_SID && password === env.STANDIN_API_KEY_SECRET) {
+    return "api_key";
+  }
+  return "invalid";
+}
+
+async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promise<Response> {
+  const contentType = request.headers.get("Content-Type");
+  let form: Record<string, string> | null = null;
+  // Twilio reads bodies only when form-encoded; anything else is as if no fields were sent.
+  if (
+    request.method !== "GET" &&
+    request.method !== "HEAD" &&
+    contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")
+  ) {
+    // Decoded by hand: workerd warns when .text() is called on a form-encoded body.
+    form = Object.fromEntries(
+      new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer())),
+    );
+  }
+  const call: TwilioCall = {
+    method: request.method,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    form,
+    contentType,
+    auth: classifyAuth(request.headers.get("Authorization"), env),
+  };
+
+  const stub = account(env);
+  let outcome: TwilioOutcome = await stub.handleTwilio(call, null);
+  if (outcome.action === "perform_after_delay") {
+    await sleep(outcome.delayMs);
+    outcome = await stub.handleTwilio(call, "delay");
+  }
+  if (outcome.action === "drop") {
+    // Through a service binding, an exception from the handler rejects the caller's fetch:
+    // the nearest thing to a reset connection.
+    throw new Error(DROP_ERROR_MESSAGE);
+  }
+  if (outcome.action === "perform_after_delay") {
+    throw new Error("twilio-standin: a delay fault was applied twice");
+  }
+  if (outcome.holdMs > 0) await sleep(outcome.holdMs);
+  if (outcome.bodyText === null) {
+    return new Response(null, { status: outcome.status, headers: outcome.headers });
+  }
+  return new Response(outcome.bodyText, {
+    status: outcome.status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...outcome.headers },
+  });
+}
+
+// ---- Control API ---------------------------------------------------------------------------
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new ControlError(400, "body must be JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ControlError(400, "body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function optionalInteger(
+  body: Record<string, unknown>,
+  field: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ControlError(400, `${field} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
+  const operation = body.operation;
+  const kind = body.kind;
+  if (
+    typeof operation !== "string" ||
+    !(FAULT_OPERATIONS as readonly string[]).includes(operation)
+  ) {
+    throw new ControlError(400, `operation must be one of ${FAULT_OPERATIONS.join(", ")}`);
+  }
+  if (typeof kind !== "string" || !(FAULT_KINDS as readonly string[]).includes(kind)) {
+    throw new ControlError(400, `kind must be one of ${FAULT_KINDS.join(", ")}`);
+  }
+  const spec: FaultSpec = { operation: operation as FaultOperation, kind: kind as FaultKind };
+  const status = optionalInteger(body, "status", 100, 599);
+  const code = optionalInteger(body, "code", 0, Number.MAX_SAFE_INTEGER);
+  const delayMs = optionalInteger(body, "delay_ms", 0, 600_000);
+  const times = optionalInteger(body, "times", 1, Number.MAX_SAFE_INTEGER);
+  if (kind === "status" && status === undefined) {
+    throw new ControlError(400, "a status fault needs status");
+  }
+  if (body.message !== undefined && typeof body.message !== "string") {
+    throw new ControlError(400, "message must be a string");
+  }
+  if (status !== undefined) spec.status = status;
+  if (code !== undefined) spec.code = code;
+  if (typeof body.message === "string") spec.message = body.message;
+  if (delayMs !== undefined) spec.delay_ms = delayMs;
+  if (times !== undefined) spec.times = times;
+  return spec;
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | null {
+  const value = body[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") throw new ControlError(400, `${field} must be a string`);
+  return value;
+}
+
+async function handleControl(request: Request, url: URL, env: StandinEnv): Promise<Response> {
+  const stub = account(env);
+  const route = `${request.method} ${url.pathname.replace(/\/+$/, "")}`;
+  switch (route) {
+    case "POST /__standin/reset":
+      await stub.reset();
+      return json({ ok: true });
+    case "GET /__standin/faults":
+      return json({ faults: await stub.listFaults() });
+    case "POST /__standin/faults": {
+      const fault = await stub.addFault(parseFaultSpec(await readJsonObject(request)));
+      return json({ ok: true, fault }, 201);
+    }
+    case "DELETE /__standin/faults":
+      await stub.clearFaults();
+      return json({ ok: true });
+    case "GET /__standin/numbers":
+      return json({ numbers: await stub.listOwnedNumbers() });
+    case "POST /__standin/numbers": {
+      const body = await readJsonObject(request);
+      const phoneNumber = optionalString(body, "phone_number");
+      if (phoneNumber === null) throw new ControlError(400, "phone_number is required");
+      const result = await stub.plantNumber(
+        phoneNumber,
+        optionalString(body, "friendly_name"),
+        optionalString(body, "trunk_sid"),
+      );
+      if (!result.ok) throw new ControlError(result.status, result.error);
+      return json(result.number, 201);
+    }
+    case "GET /__standin/requests":
+      return json({ requests: await stub.listRequests() });
+    case "DELETE /__standin/requests":
+      await stub.clearRequests();
+      return json({ ok: true });
+    default:
+      throw new ControlError(404, `no control route ${route}`);
+  }
+}
+
+export default {
+  async fetch(request, env): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/__standin/")) {
+      try {
+        return await handleControl(request, url, env);
+      } catch (error) {
+        if (error instanceof ControlError)
+          return json({ ok: false, error: error.message }, error.status);
+        throw error;
+      }
+    }
+    return handleTwilio(request, url, env);
+  },
+} satisfies ExportedHandler<StandinEnv>;

@@ -1,0 +1,647 @@
+// The stand-in's one Twilio account: owned numbers, injected faults and the request log, kept in
+// the Durable Object's SQLite storage. Every method runs to completion without awaiting, so each
+// call is atomic: a check-and-buy cannot interleave with another buy of the same number.
+// Waiting (delay faults, slow replies) and dropping connections happen in the Worker, not here.
+
+import { DurableObject } from "cloudflare:workers";
+import {
+  ALL_NPAS,
+  catalogueForNpa,
+  DEFAULT_SEARCH_NPAS,
+  isCatalogued,
+  isMagicNumber,
+  isValidNpa,
+  locationForNpa,
+  MAGIC_AVAILABLE,
+  MAGIC_INVALID,
+  MAGIC_UNAVAILABLE,
+  type NumberLocation,
+} from "./inventory";
+import {
+  API_VERSION_PREFIX,
+  applyForm,
+  availableNumberItem,
+  defaultErrorForStatus,
+  type IncomingPhoneNumberResource,
+  newIncomingPhoneNumber,
+  notFound,
+  rfc2822,
+  twilioError,
+} from "./twilio-wire";
+import type {
+  AuthKind,
+  Fault,
+  FaultKind,
+  FaultOperation,
+  FaultSpec,
+  OwnedNumberSummary,
+  TwilioOperation,
+  TwilioRequestLogEntry,
+} from "./types";
+
+export interface StandinEnv {
+  TWILIO_ACCOUNT: DurableObjectNamespace<TwilioAccount>;
+  STANDIN_ACCOUNT_SID: string;
+  STANDIN_AUTH_TOKEN: string;
+  STANDIN_API_KEY_SID: string;
+  STANDIN_API_KEY_SECRET: string;
+}
+
+/** A Twilio request as the Worker parsed it; credentials are already reduced to their kind. */
+export interface TwilioCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  form: Record<string, string> | null;
+  contentType: string | null;
+  auth: AuthKind;
+}
+
+export interface TwilioReply {
+  status: number;
+  /** JSON body; null means an empty body (204). */
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+/**
+ * What the Worker must do with a Twilio request after the account has seen it. The body travels
+ * as JSON text because RPC types cannot carry `unknown`.
+ */
+export type TwilioOutcome =
+  | {
+      action: "respond";
+      holdMs: number;
+      status: number;
+      /** null means an empty body (204). */
+      bodyText: string | null;
+      headers: Record<string, string>;
+    }
+  | { action: "drop" }
+  /** A `delay` fault was consumed: wait, then call again with appliedFault "delay". */
+  | { action: "perform_after_delay"; delayMs: number };
+
+export type PlantResult =
+  | { ok: true; number: OwnedNumberSummary }
+  | { ok: false; status: number; error: string };
+
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+const DEFAULT_DELAY_MS = 1000;
+const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+interface Route {
+  /** Operation per allowed HTTP method. */
+  operations: Partial<Record<string, TwilioOperation>>;
+  accountSid: string;
+  countryCode?: string;
+  numberSid?: string;
+}
+
+function matchRoute(path: string): Route | null {
+  const prefix = `${API_VERSION_PREFIX}/Accounts/`;
+  if (!path.startsWith(prefix)) return null;
+  const [accountSid, ...rest] = path.slice(prefix.length).split("/");
+  if (!accountSid) return null;
+  const tail = rest.join("/");
+  const search = /^AvailablePhoneNumbers\/([^/]+)\/Local\.json$/.exec(tail);
+  if (search?.[1]) return { operations: { GET: "search" }, accountSid, countryCode: search[1] };
+  if (tail === "IncomingPhoneNumbers.json") {
+    return { operations: { GET: "lookup", POST: "purchase" }, accountSid };
+  }
+  const single = /^IncomingPhoneNumbers\/([^/]+)\.json$/.exec(tail);
+  if (single?.[1]) {
+    return {
+      operations: { GET: "lookup", POST: "update", DELETE: "release" },
+      accountSid,
+      numberSid: single[1],
+    };
+  }
+  return null;
+}
+
+/** A "+" sent unencoded in a query or form arrives as a space; Twilio-style clients mean "+". */
+function normalizePhoneNumber(raw: string): string {
+  return raw.startsWith(" ") ? `+${raw.trim()}` : raw.trim();
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value?.toLowerCase() === "true";
+}
+
+function pageSizeFrom(query: Record<string, string>): number {
+  const requested = Number.parseInt(query.PageSize ?? "", 10);
+  if (!Number.isFinite(requested) || requested < 1) return DEFAULT_PAGE_SIZE;
+  return Math.min(requested, MAX_PAGE_SIZE);
+}
+
+function withQuery(path: string, params: [string, string][]): string {
+  return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
+}
+
+const KEYPAD_DIGIT_BY_LETTER: Record<string, string> = Object.fromEntries(
+  ["abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz"].flatMap((letters, index) =>
+    [...letters].map((letter) => [letter, String(index + 2)]),
+  ),
+);
+
+// Twilio's "Contains": digits, letters (keypad), "*" = one digit, "%" = any run, leading "+" /
+// trailing "$" anchor to the start / end of the number.
+function containsMatcher(pattern: string): ((e164: string) => boolean) | null {
+  let source = "";
+  let body = normalizePhoneNumber(pattern);
+  const anchoredStart = body.startsWith("+");
+  if (anchoredStart) body = body.slice(1);
+  const anchoredEnd = body.endsWith("$");
+  if (anchoredEnd) body = body.slice(0, -1);
+  for (const char of body.toLowerCase()) {
+    if (/\d/.test(char)) source += char;
+    else if (char === "*") source += "\\d";
+    else if (char === "%") source += "\\d*";
+    else if (KEYPAD_DIGIT_BY_LETTER[char]) source += KEYPAD_DIGIT_BY_LETTER[char];
+    else return null;
+  }
+  const regex = new RegExp(`${anchoredStart ? "^" : ""}${source}${anchoredEnd ? "$" : ""}`);
+  return (e164) => regex.test(e164.slice(1));
+}
+
+export class TwilioAccount extends DurableObject<StandinEnv> {
+  readonly #sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: StandinEnv) {
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
+    // seq orders numbers by creation and backs the page tokens, so paging stays stable while
+    // numbers are bought and released between pages.
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS owned_numbers (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      sid TEXT NOT NULL UNIQUE,
+      phone_number TEXT NOT NULL,
+      resource TEXT NOT NULL
+    )`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS faults (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      operation TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      status INTEGER,
+      code INTEGER,
+      message TEXT,
+      delay_ms INTEGER,
+      times_remaining INTEGER
+    )`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS request_log (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      entry TEXT NOT NULL
+    )`);
+  }
+
+  // ---- Twilio API ------------------------------------------------------------------------
+
+  handleTwilio(call: TwilioCall, appliedFault: FaultKind | null): TwilioOutcome {
+    const route = matchRoute(call.path);
+    // hasOwn: a method named like an Object.prototype member must not resolve to one.
+    const operation =
+      route && Object.hasOwn(route.operations, call.method)
+        ? (route.operations[call.method] ?? null)
+        : null;
+    const finish = (reply: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
+      this.#log(call, operation, reply.status, reply.body, fault);
+      const bodyText = reply.body === null ? null : JSON.stringify(reply.body);
+      return { action: "respond", holdMs, status: reply.status, bodyText, headers: reply.headers };
+    };
+    const error = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      finish({ status, body, headers }, null);
+
+    if (call.auth === "none" || call.auth === "invalid") {
+      return error(401, twilioError(401, 20003, "Authenticate"), {
+        "WWW-Authenticate": 'Basic realm="Twilio API"',
+      });
+    }
+    if (!route || route.accountSid !== this.env.STANDIN_ACCOUNT_SID) {
+      return error(404, notFound(call.path));
+    }
+    if (!operation) {
+      const allowed = Object.keys(route.operations).join(", ");
+      return error(405, twilioError(405, 20004, "Method not allowed"), { Allow: allowed });
+    }
+
+    let fault: Fault | null = null;
+    if (appliedFault === null) {
+      fault = this.#takeFault(operation);
+      if (fault?.kind === "status") {
+        const status = fault.status ?? 500;
+        const defaults = defaultErrorForStatus(status);
+        const body = twilioError(
+          status,
+          fault.code ?? defaults.code,
+          fault.message ?? defaults.message,
+        );
+        const headers: Record<string, string> = status === 429 ? { "Retry-After": "1" } : {};
+        return finish({ status, body, headers }, "status");
+      }
+      if (fault?.kind === "drop") {
+        this.#log(call, operation, 0, null, "drop");
+        return { action: "drop" };
+      }
+      if (fault?.kind === "delay") {
+        return { action: "perform_after_delay", delayMs: fault.delay_ms ?? DEFAULT_DELAY_MS };
+      }
+    }
+
+    const reply = this.#perform(operation, route, call);
+    if (fault?.kind === "drop_after") {
+      this.#log(call, operation, reply.status, reply.body, "drop_after");
+      return { action: "drop" };
+    }
+    if (fault?.kind === "succeed_then_timeout") {
+      return finish(reply, "succeed_then_timeout", fault.delay_ms ?? DEFAULT_TIMEOUT_HOLD_MS);
+    }
+    return finish(reply, appliedFault);
+  }
+
+  #perform(operation: TwilioOperation, route: Route, call: TwilioCall): TwilioReply {
+    switch (operation) {
+      case "search":
+        return this.#search(route.countryCode ?? "", call);
+      case "purchase":
+        return this.#purchase(call.form ?? {});
+      case "lookup":
+        return route.numberSid ? this.#fetchOne(route.numberSid, call.path) : this.#list(call);
+      case "release":
+        return this.#release(route.numberSid ?? "", call.path);
+      case "update":
+        return this.#update(route.numberSid ?? "", call.form ?? {}, call.path);
+    }
+  }
+
+  #search(countryCode: string, call: TwilioCall): TwilioReply {
+    const query = call.query;
+    const pageSize = pageSizeFrom(query);
+    const found: Record<string, unknown>[] = [];
+    // Every catalogued number is voice/SMS/MMS and not fax, and needs no address.
+    const excludedByCapability = isTrue(query.FaxEnabled);
+    if (countryCode === "US" && !excludedByCapability) {
+      const contains = query.Contains === undefined ? () => true : containsMatcher(query.Contains);
+      const locationFilters: [keyof NumberLocation, string | undefined][] = [
+        ["region", query.InRegion],
+        ["postal_code", query.InPostalCode],
+        ["locality", query.InLocality],
+        ["lata", query.InLata],
+        ["rate_center", query.InRateCenter],
+      ];
+      const activeLocationFilters = locationFilters.filter(([, wanted]) => wanted !== undefined);
+      let npas: readonly string[];
+      if (query.AreaCode !== undefined) {
+        npas = isValidNpa(query.AreaCode.trim()) ? [query.AreaCode.trim()] : [];
+      } else if (activeLocationFilters.length > 0 || query.Contains !== undefined) {
+        npas = ALL_NPAS;
+      } else {
+        npas = DEFAULT_SEARCH_NPAS;
+      }
+      const owned = this.#ownedPhoneNumbers();
+      search: for (const npa of npas) {
+        const location = locationForNpa(npa);
+        const locationMatches = activeLocationFilters.every(
+          ([field, wanted]) => location[field].toLowerCase() === wanted?.trim().toLowerCase(),
+        );
+        if (!locationMatches || !contains) continue;
+        for (const e164 of catalogueForNpa(npa)) {
+          // Magic test numbers stay listed: their purchase outcome never depends on ownership.
+          if (owned.has(e164) && !isMagicNumber(e164)) continue;
+          if (!contains(e164)) continue;
+          found.push(availableNumberItem(e164));
+          if (found.length >= pageSize) break search;
+        }
+      }
+    }
+    const uri = withQuery(call.path, Object.entries(query));
+    return {
+      status: 200,
+      headers: {},
+      body: {
+        available_phone_numbers: found,
+        uri,
+        // Twilio returns one unpaged batch here; the envelope fields the spec lists describe it.
+        page: 0,
+        page_size: pageSize,
+        start: 0,
+        end: Math.max(found.length - 1, 0),
+        first_page_uri: uri,
+        next_page_uri: null,
+        previous_page_uri: null,
+      },
+    };
+  }
+
+  #purchase(form: Record<string, string>): TwilioReply {
+    const created = (phoneNumber: string): TwilioReply => ({
+      status: 201,
+      headers: {},
+      body: this.#insertNumber(phoneNumber, form),
+    });
+    const refuse = (code: number, message: string): TwilioReply => ({
+      status: 400,
+      headers: {},
+      body: twilioError(400, code, message),
+    });
+
+    if (form.PhoneNumber !== undefined) {
+      const phoneNumber = normalizePhoneNumber(form.PhoneNumber);
+      if (phoneNumber === MAGIC_UNAVAILABLE) return refuse(21422, "Phone number is not available");
+      if (phoneNumber === MAGIC_INVALID) return refuse(21421, "PhoneNumber is invalid");
+      if (phoneNumber === MAGIC_AVAILABLE) return created(phoneNumber);
+      if (!E164.test(phoneNumber)) return refuse(21421, "PhoneNumber is invalid");
+      if (!isCatalogued(phoneNumber) || this.#ownedPhoneNumbers().has(phoneNumber)) {
+        return refuse(21422, "Phone number is not available");
+      }
+      return created(phoneNumber);
+    }
+    if (form.AreaCode !== undefined) {
+      const owned = this.#ownedPhoneNumbers();
+      const pick = catalogueForNpa(form.AreaCode.trim()).find(
+        (e164) =>
+          e164 !== MAGIC_UNAVAILABLE &&
+          e164 !== MAGIC_INVALID &&
+          (e164 === MAGIC_AVAILABLE || !owned.has(e164)),
+      );
+      if (!pick) return refuse(21452, "No phone numbers found in area code");
+      return created(pick);
+    }
+    return refuse(21421, "A 'PhoneNumber' or 'AreaCode' is required");
+  }
+
+  #insertNumber(phoneNumber: string, form: Record<string, string>): IncomingPhoneNumberResource {
+    const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
+    const resource = newIncomingPhoneNumber({
+      accountSid: this.env.STANDIN_ACCOUNT_SID,
+      sid,
+      phoneNumber,
+      form,
+      now: new Date(),
+    });
+    this.#sql.exec(
+      "INSERT INTO owned_numbers (sid, phone_number, resource) VALUES (?, ?, ?)",
+      sid,
+      phoneNumber,
+      JSON.stringify(resource),
+    );
+    return resource;
+  }
+
+  #list(call: TwilioCall): TwilioReply {
+    const query = call.query;
+    const pageSize = pageSizeFrom(query);
+    const requestedPage = Number.parseInt(query.Page ?? "0", 10);
+    const page = Number.isFinite(requestedPage) && requestedPage >= 0 ? requestedPage : 0;
+
+    // Filters are echoed into every paging URI so following next_page_uri keeps them.
+    const filterParams: [string, string][] = [];
+    for (const name of ["Beta", "FriendlyName", "PhoneNumber", "Origin"]) {
+      const value = query[name];
+      if (value !== undefined)
+        filterParams.push([name, name === "PhoneNumber" ? normalizePhoneNumber(value) : value]);
+    }
+    const phoneFilter =
+      query.PhoneNumber === undefined ? null : normalizePhoneNumber(query.PhoneNumber);
+    const matches = this.#ownedRows().filter(({ resource }) => {
+      // Twilio matches partial numbers, "*" standing for any digit; a full E.164 matches itself.
+      if (phoneFilter !== null) {
+        const pattern = phoneFilter.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "\\d");
+        if (!new RegExp(pattern).test(resource.phone_number)) return false;
+      }
+      if (query.FriendlyName !== undefined && resource.friendly_name !== query.FriendlyName)
+        return false;
+      if (query.Origin !== undefined && query.Origin !== "twilio") return false;
+      return true;
+    });
+
+    // "PA<seq>" continues after seq, "PB<seq>" goes back before it; without a token, Page counts.
+    let pageRows: typeof matches;
+    const token = /^P([AB])(\d+)$/.exec(query.PageToken ?? "");
+    if (token?.[1] === "A") {
+      const after = Number(token[2]);
+      pageRows = matches.filter((row) => row.seq > after).slice(0, pageSize);
+    } else if (token?.[1] === "B") {
+      const before = Number(token[2]);
+      pageRows = matches.filter((row) => row.seq < before).slice(-pageSize);
+    } else {
+      pageRows = matches.slice(page * pageSize, page * pageSize + pageSize);
+    }
+
+    const first = pageRows[0];
+    const last = pageRows[pageRows.length - 1];
+    const hasNext = last !== undefined && matches.some((row) => row.seq > last.seq);
+    const hasPrevious =
+      page > 0 && first !== undefined && matches.some((row) => row.seq < first.seq);
+    const pageUri = (pageNumber: number, pageToken?: string) =>
+      withQuery(call.path, [
+        ...filterParams,
+        ["PageSize", String(pageSize)],
+        ["Page", String(pageNumber)],
+        ...(pageToken === undefined ? [] : ([["PageToken", pageToken]] as [string, string][])),
+      ]);
+    const start = page * pageSize;
+    return {
+      status: 200,
+      headers: {},
+      body: {
+        incoming_phone_numbers: pageRows.map((row) => row.resource),
+        page,
+        page_size: pageSize,
+        start,
+        end: pageRows.length > 0 ? start + pageRows.length - 1 : start,
+        first_page_uri: pageUri(0),
+        next_page_uri: hasNext && last ? pageUri(page + 1, `PA${last.seq}`) : null,
+        previous_page_uri: hasPrevious && first ? pageUri(page - 1, `PB${first.seq}`) : null,
+        uri: pageUri(page, query.PageToken),
+      },
+    };
+  }
+
+  #fetchOne(sid: string, path: string): TwilioReply {
+    const row = this.#ownedRows(sid)[0];
+    if (!row) return { status: 404, headers: {}, body: notFound(path) };
+    return { status: 200, headers: {}, body: row.resource };
+  }
+
+  #release(sid: string, path: string): TwilioReply {
+    const deleted = this.#sql.exec("DELETE FROM owned_numbers WHERE sid = ?", sid).rowsWritten;
+    if (deleted === 0) return { status: 404, headers: {}, body: notFound(path) };
+    return { status: 204, headers: {}, body: null };
+  }
+
+  #update(sid: string, form: Record<string, string>, path: string): TwilioReply {
+    const row = this.#ownedRows(sid)[0];
+    if (!row) return { status: 404, headers: {}, body: notFound(path) };
+    applyForm(row.resource, form);
+    row.resource.date_updated = rfc2822(new Date());
+    this.#sql.exec(
+      "UPDATE owned_numbers SET resource = ? WHERE sid = ?",
+      JSON.stringify(row.resource),
+      sid,
+    );
+    return { status: 200, headers: {}, body: row.resource };
+  }
+
+  // ---- State helpers -----------------------------------------------------------------------
+
+  #ownedRows(sid?: string): { seq: number; resource: IncomingPhoneNumberResource }[] {
+    const cursor =
+      sid === undefined
+        ? this.#sql.exec<{ seq: number; resource: string }>(
+            "SELECT seq, resource FROM owned_numbers ORDER BY seq",
+          )
+        : this.#sql.exec<{ seq: number; resource: string }>(
+            "SELECT seq, resource FROM owned_numbers WHERE sid = ?",
+            sid,
+          );
+    return cursor.toArray().map((row) => ({
+      seq: row.seq,
+      resource: JSON.parse(row.resource) as IncomingPhoneNumberResource,
+    }));
+  }
+
+  #ownedPhoneNumbers(): Set<string> {
+    const rows = this.#sql
+      .exec<{ phone_number: string }>("SELECT phone_number FROM owned_numbers")
+      .toArray();
+    return new Set(rows.map((row) => row.phone_number));
+  }
+
+  #takeFault(operation: TwilioOperation): Fault | null {
+    const row = this.#sql
+      .exec<Record<string, SqlStorageValue>>(
+        "SELECT * FROM faults WHERE operation = ? OR operation = 'any' ORDER BY id LIMIT 1",
+        operation,
+      )
+      .toArray()[0];
+    if (!row) return null;
+    const fault = rowToFault(row);
+    if (fault.times_remaining !== null) {
+      if (fault.times_remaining <= 1) this.#sql.exec("DELETE FROM faults WHERE id = ?", fault.id);
+      else
+        this.#sql.exec(
+          "UPDATE faults SET times_remaining = times_remaining - 1 WHERE id = ?",
+          fault.id,
+        );
+    }
+    return fault;
+  }
+
+  #log(
+    call: TwilioCall,
+    operation: TwilioOperation | null,
+    status: number,
+    response: unknown,
+    fault: FaultKind | null,
+  ): void {
+    const entry: TwilioRequestLogEntry = {
+      operation,
+      method: call.method,
+      path: call.path,
+      query: call.query,
+      form: call.form,
+      content_type: call.contentType,
+      auth: call.auth,
+      status,
+      response: response ?? null,
+      fault,
+    };
+    this.#sql.exec("INSERT INTO request_log (entry) VALUES (?)", JSON.stringify(entry));
+  }
+
+  // ---- Control API -------------------------------------------------------------------------
+
+  reset(): void {
+    this.#sql.exec("DELETE FROM owned_numbers");
+    this.#sql.exec("DELETE FROM faults");
+    this.#sql.exec("DELETE FROM request_log");
+  }
+
+  addFault(spec: FaultSpec): Fault {
+    const row = this.#sql
+      .exec<Record<string, SqlStorageValue>>(
+        `INSERT INTO faults (operation, kind, status, code, message, delay_ms, times_remaining)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        spec.operation,
+        spec.kind,
+        spec.status ?? null,
+        spec.code ?? null,
+        spec.message ?? null,
+        spec.delay_ms ?? null,
+        spec.times ?? null,
+      )
+      .one();
+    return rowToFault(row);
+  }
+
+  listFaults(): Fault[] {
+    return this.#sql
+      .exec<Record<string, SqlStorageValue>>("SELECT * FROM faults ORDER BY id")
+      .toArray()
+      .map(rowToFault);
+  }
+
+  clearFaults(): void {
+    this.#sql.exec("DELETE FROM faults");
+  }
+
+  listOwnedNumbers(): OwnedNumberSummary[] {
+    return this.#ownedRows().map(({ resource }) => summarize(resource));
+  }
+
+  /** Buys a number with no auth, faults or inventory check: for tests that need an orphan. */
+  plantNumber(
+    phoneNumber: string,
+    friendlyName: string | null,
+    trunkSid: string | null,
+  ): PlantResult {
+    if (!E164.test(phoneNumber)) {
+      return { ok: false, status: 400, error: "phone_number must be E.164, like +14155550123" };
+    }
+    if (this.#ownedPhoneNumbers().has(phoneNumber)) {
+      return { ok: false, status: 409, error: `${phoneNumber} is already owned` };
+    }
+    const form: Record<string, string> = {};
+    if (friendlyName !== null) form.FriendlyName = friendlyName;
+    if (trunkSid !== null) form.TrunkSid = trunkSid;
+    return { ok: true, number: summarize(this.#insertNumber(phoneNumber, form)) };
+  }
+
+  listRequests(): TwilioRequestLogEntry[] {
+    return this.#sql
+      .exec<{ entry: string }>("SELECT entry FROM request_log ORDER BY id")
+      .toArray()
+      .map((row) => JSON.parse(row.entry) as TwilioRequestLogEntry);
+  }
+
+  clearRequests(): void {
+    this.#sql.exec("DELETE FROM request_log");
+  }
+}
+
+function summarize(resource: IncomingPhoneNumberResource): OwnedNumberSummary {
+  return {
+    sid: resource.sid,
+    phone_number: resource.phone_number,
+    friendly_name: resource.friendly_name,
+    trunk_sid: resource.trunk_sid,
+    date_created: resource.date_created,
+  };
+}
+
+function rowToFault(row: Record<string, SqlStorageValue>): Fault {
+  const numberOrNull = (value: SqlStorageValue | undefined) =>
+    typeof value === "number" ? value : null;
+  return {
+    id: Number(row.id),
+    operation: String(row.operation) as FaultOperation,
+    kind: String(row.kind) as FaultKind,
+    status: numberOrNull(row.status),
+    code: numberOrNull(row.code),
+    message: typeof row.message === "string" ? row.message : null,
+    delay_ms: numberOrNull(row.delay_ms),
+    times_remaining: numberOrNull(row.times_remaining),
+  };
+}

@@ -1,0 +1,890 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { checkTwilioRequest, checkTwilioResponse } from "./openapi-contract";
+import type { Fault, FaultSpec, OwnedNumberSummary, TwilioRequestLogEntry } from "./types";
+
+const ACCOUNT_SID = "AC00000000000000000000000000000000";
+const AUTH_TOKEN = "standin-auth-token";
+const API_KEY_SID = "SK00000000000000000000000000000000";
+const API_KEY_SECRET = "standin-api-key-secret";
+const ORIGIN = "https://api.twilio.com";
+const ACCOUNT_PATH = `/2010-04-01/Accounts/${ACCOUNT_SID}`;
+const SEARCH_PATH = `${ACCOUNT_PATH}/AvailablePhoneNumbers/US/Local.json`;
+const NUMBERS_PATH = `${ACCOUNT_PATH}/IncomingPhoneNumbers.json`;
+const TRUNK_SID = "TK00000000000000000000000000000000";
+const RFC_2822 =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
+
+function standin(): Fetcher {
+  const binding = env.TWILIO_STANDIN;
+  if (!binding) throw new Error("TWILIO_STANDIN binding is missing from the test environment");
+  return binding;
+}
+
+function basic(username: string, password: string): string {
+  return `Basic ${btoa(`${username}:${password}`)}`;
+}
+const ACCOUNT_AUTH = basic(ACCOUNT_SID, AUTH_TOKEN);
+
+interface TwilioRequestOptions {
+  form?: Record<string, string>;
+  authorization?: string | null;
+  signal?: AbortSignal;
+}
+
+function twilio(
+  method: string,
+  pathAndQuery: string,
+  options: TwilioRequestOptions = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {};
+  const authorization = options.authorization === undefined ? ACCOUNT_AUTH : options.authorization;
+  if (authorization !== null) headers.Authorization = authorization;
+  let body: string | undefined;
+  if (options.form) {
+    headers["Content-Type"] = "application/x-www-form-urlencoded";
+    body = new URLSearchParams(options.form).toString();
+  }
+  const init: RequestInit = { method, headers };
+  if (body !== undefined) init.body = body;
+  if (options.signal) init.signal = options.signal;
+  return standin().fetch(`${ORIGIN}${pathAndQuery}`, init);
+}
+
+async function control<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { "Content-Type": "application/json" };
+  }
+  const response = await standin().fetch(`${ORIGIN}/__standin/${path}`, init);
+  if (!response.ok) {
+    throw new Error(`control ${method} ${path}: ${response.status} ${await response.text()}`);
+  }
+  return (await response.json()) as T;
+}
+
+const addFault = (spec: FaultSpec) => control<{ fault: Fault }>("POST", "faults", spec);
+const ownedNumbers = async () =>
+  (await control<{ numbers: OwnedNumberSummary[] }>("GET", "numbers")).numbers;
+const requestLog = async () =>
+  (await control<{ requests: TwilioRequestLogEntry[] }>("GET", "requests")).requests;
+
+interface AvailableNumber {
+  phone_number: string;
+  friendly_name: string;
+  region: string;
+  locality: string;
+  capabilities: Record<string, boolean>;
+  [field: string]: unknown;
+}
+interface AvailableNumberPage {
+  available_phone_numbers: AvailableNumber[];
+  [field: string]: unknown;
+}
+interface IncomingNumber {
+  sid: string;
+  phone_number: string;
+  friendly_name: string;
+  trunk_sid: string | null;
+  capabilities: Record<string, boolean>;
+  [field: string]: unknown;
+}
+interface IncomingNumberPage {
+  incoming_phone_numbers: IncomingNumber[];
+  next_page_uri: string | null;
+  previous_page_uri: string | null;
+  [field: string]: unknown;
+}
+
+async function search(query: Record<string, string>): Promise<AvailableNumberPage> {
+  const response = await twilio("GET", `${SEARCH_PATH}?${new URLSearchParams(query)}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as AvailableNumberPage;
+}
+
+async function availableIn(areaCode: string): Promise<string[]> {
+  const page = await search({ AreaCode: areaCode, PageSize: "1000" });
+  return page.available_phone_numbers.map((n) => n.phone_number);
+}
+
+async function buy(phoneNumber: string, extra: Record<string, string> = {}): Promise<Response> {
+  return twilio("POST", NUMBERS_PATH, { form: { PhoneNumber: phoneNumber, ...extra } });
+}
+
+async function buyOk(
+  phoneNumber: string,
+  extra: Record<string, string> = {},
+): Promise<IncomingNumber> {
+  const response = await buy(phoneNumber, extra);
+  expect(response.status).toBe(201);
+  return (await response.json()) as IncomingNumber;
+}
+
+async function listNumbers(query: string): Promise<IncomingNumberPage> {
+  const response = await twilio("GET", `${NUMBERS_PATH}${query}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as IncomingNumberPage;
+}
+
+beforeEach(async () => {
+  await control("POST", "reset");
+});
+
+describe("authentication", () => {
+  it("accepts the account SID with its auth token and an API key with its secret", async () => {
+    const withToken = await twilio("GET", NUMBERS_PATH, { authorization: ACCOUNT_AUTH });
+    expect(withToken.status).toBe(200);
+    const withKey = await twilio("GET", NUMBERS_PATH, {
+      authorization: basic(API_KEY_SID, API_KEY_SECRET),
+    });
+    expect(withKey.status).toBe(200);
+
+    const log = await requestLog();
+    expect(log.map((entry) => entry.auth)).toEqual(["account", "api_key"]);
+  });
+
+  it("answers a wrong password or no credentials with Twilio's 20003 body", async () => {
+    const expected = {
+      code: 20003,
+      message: "Authenticate",
+      more_info: "https://www.twilio.com/docs/errors/20003",
+      status: 401,
+    };
+    for (const authorization of [
+      basic(ACCOUNT_SID, "wrong"),
+      basic(API_KEY_SID, AUTH_TOKEN),
+      null,
+      "Bearer x",
+    ]) {
+      const response = await twilio("POST", NUMBERS_PATH, {
+        authorization,
+        form: { PhoneNumber: "+15005550006" },
+      });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual(expected);
+    }
+    expect(await ownedNumbers()).toEqual([]);
+
+    const log = await requestLog();
+    expect(log.map((entry) => entry.auth)).toEqual(["invalid", "invalid", "none", "invalid"]);
+    // The log must never hold secrets, even the wrong ones.
+    const serialized = JSON.stringify(log);
+    expect(serialized).not.toContain(AUTH_TOKEN);
+    expect(serialized).not.toContain("wrong");
+  });
+
+  it("answers another account's path with 404 20404", async () => {
+    const response = await twilio(
+      "GET",
+      "/2010-04-01/Accounts/AC11111111111111111111111111111111/IncomingPhoneNumbers.json",
+    );
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 20404, status: 404 });
+  });
+
+  it("answers unknown routes with 404 20404 and wrong methods with 405", async () => {
+    const unknown = await twilio("GET", `${ACCOUNT_PATH}/Calls.json`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 20404, status: 404 });
+
+    const wrongMethod = await twilio("PUT", NUMBERS_PATH);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("Allow")).toBe("GET, POST");
+    expect(await wrongMethod.json()).toMatchObject({ status: 405 });
+  });
+});
+
+describe("AvailablePhoneNumbers search", () => {
+  it("returns at least 50 numbers in the area code, shaped like Twilio's", async () => {
+    const page = await search({ AreaCode: "415", VoiceEnabled: "true", SmsEnabled: "true" });
+    expect(page.available_phone_numbers.length).toBeGreaterThanOrEqual(50);
+    expect(page.uri).toBe(`${SEARCH_PATH}?AreaCode=415&VoiceEnabled=true&SmsEnabled=true`);
+    for (const number of page.available_phone_numbers) {
+      expect(number.phone_number).toMatch(/^\+1415[2-9]\d{6}$/);
+      expect(number.capabilities).toEqual({ voice: true, SMS: true, MMS: true, fax: false });
+    }
+    const first = page.available_phone_numbers[0];
+    const digits = first?.phone_number.slice(2) ?? "";
+    expect(first).toEqual({
+      friendly_name: `(${digits.slice(0, 3)}) ${digits.slice(3, 6)}-${digits.slice(6)}`,
+      phone_number: first?.phone_number,
+      lata: "722",
+      locality: "San Francisco",
+      rate_center: "SNFC CNTRL",
+      latitude: "37.770000",
+      longitude: "-122.420000",
+      region: "CA",
+      postal_code: "94103",
+      iso_country: "US",
+      address_requirements: "none",
+      beta: false,
+      capabilities: { voice: true, SMS: true, MMS: true, fax: false },
+    });
+  });
+
+  it("is deterministic per area code and honours PageSize", async () => {
+    const once = await availableIn("907");
+    const again = await availableIn("907");
+    expect(once.length).toBeGreaterThanOrEqual(60);
+    expect(again).toEqual(once);
+    expect(new Set(once).size).toBe(once.length);
+    expect(once.every((n) => /^\+1907[2-9]\d{6}$/.test(n))).toBe(true);
+
+    const small = await search({ AreaCode: "907", PageSize: "5" });
+    expect(small.available_phone_numbers.map((n) => n.phone_number)).toEqual(once.slice(0, 5));
+    expect(small.page_size).toBe(5);
+
+    const regions = new Set(
+      (await search({ AreaCode: "907" })).available_phone_numbers.map((n) => n.region),
+    );
+    expect(regions.size).toBe(1);
+  });
+
+  it("has no numbers in 533 or in invalid area codes, and the magic numbers first in 500", async () => {
+    expect(await availableIn("533")).toEqual([]);
+    expect(await availableIn("911")).toEqual([]);
+    expect(await availableIn("190")).toEqual([]);
+    const magic = await availableIn("500");
+    expect(magic.slice(0, 3)).toEqual(["+15005550000", "+15005550001", "+15005550006"]);
+  });
+
+  it("searches several area codes when none is given", async () => {
+    const page = await search({ PageSize: "300" });
+    const areaCodes = new Set(page.available_phone_numbers.map((n) => n.phone_number.slice(2, 5)));
+    expect(page.available_phone_numbers).toHaveLength(300);
+    expect(areaCodes.size).toBeGreaterThan(1);
+  });
+
+  it("filters by region and by Contains pattern", async () => {
+    const texas = await search({ InRegion: "TX", PageSize: "20" });
+    expect(texas.available_phone_numbers).toHaveLength(20);
+    expect(texas.available_phone_numbers.every((n) => n.region === "TX")).toBe(true);
+
+    const within = await search({ AreaCode: "415", Contains: "7*7", PageSize: "1000" });
+    const all = await availableIn("415");
+    const expected = all.filter((n) => /7\d7/.test(n.slice(1)));
+    expect(within.available_phone_numbers.map((n) => n.phone_number)).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(all.length);
+
+    expect((await search({ AreaCode: "415", FaxEnabled: "true" })).available_phone_numbers).toEqual(
+      [],
+    );
+  });
+
+  it("returns an empty list outside the US", async () => {
+    const response = await twilio("GET", `${ACCOUNT_PATH}/AvailablePhoneNumbers/GB/Local.json`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as AvailableNumberPage).available_phone_numbers).toEqual([]);
+  });
+});
+
+describe("buying and releasing", () => {
+  it("buys a number, which leaves the inventory until it is released", async () => {
+    const before = await availableIn("212");
+    const target = before[7] ?? "";
+
+    const bought = await buyOk(target, { FriendlyName: "Support line", TrunkSid: TRUNK_SID });
+    expect(bought).toMatchObject({
+      account_sid: ACCOUNT_SID,
+      phone_number: target,
+      friendly_name: "Support line",
+      trunk_sid: TRUNK_SID,
+      capabilities: { voice: true, sms: true, mms: true, fax: false },
+      status: "in-use",
+      origin: "twilio",
+      api_version: "2010-04-01",
+      voice_url: null,
+      uri: `${NUMBERS_PATH.replace(".json", "")}/${bought.sid}.json`,
+    });
+    expect(bought.sid).toMatch(/^PN[0-9a-f]{32}$/);
+    expect(bought.date_created).toMatch(RFC_2822);
+    expect(bought.date_updated).toBe(bought.date_created);
+
+    const during = await availableIn("212");
+    expect(during).toHaveLength(before.length - 1);
+    expect(during).not.toContain(target);
+    expect(await ownedNumbers()).toEqual([
+      {
+        sid: bought.sid,
+        phone_number: target,
+        friendly_name: "Support line",
+        trunk_sid: TRUNK_SID,
+        date_created: bought.date_created,
+      },
+    ]);
+
+    const fetched = await twilio("GET", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    expect(fetched.status).toBe(200);
+    expect(await fetched.json()).toEqual(bought);
+
+    const released = await twilio(
+      "DELETE",
+      `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`,
+    );
+    expect(released.status).toBe(204);
+    expect(await released.text()).toBe("");
+    expect(await availableIn("212")).toEqual(before);
+    expect(await ownedNumbers()).toEqual([]);
+
+    const again = await twilio("DELETE", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    expect(again.status).toBe(404);
+    expect(await again.json()).toMatchObject({ code: 20404, status: 404 });
+    const gone = await twilio("GET", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ code: 20404, status: 404 });
+  });
+
+  it("names a number after itself when no FriendlyName is given", async () => {
+    const target = (await availableIn("303"))[0] ?? "";
+    const bought = await buyOk(target);
+    const digits = target.slice(2);
+    expect(bought.friendly_name).toBe(
+      `(${digits.slice(0, 3)}) ${digits.slice(3, 6)}-${digits.slice(6)}`,
+    );
+    expect(bought.trunk_sid).toBeNull();
+  });
+
+  it("answers Twilio's magic test numbers", async () => {
+    const unavailable = await buy("+15005550000");
+    expect(unavailable.status).toBe(400);
+    expect(await unavailable.json()).toEqual({
+      code: 21422,
+      message: "Phone number is not available",
+      more_info: "https://www.twilio.com/docs/errors/21422",
+      status: 400,
+    });
+    const invalid = await buy("+15005550001");
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ code: 21421, status: 400 });
+    const available = await buyOk("+15005550006");
+    expect(available.phone_number).toBe("+15005550006");
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual(["+15005550006"]);
+  });
+
+  it("refuses numbers it cannot sell", async () => {
+    const target = (await availableIn("617"))[0] ?? "";
+    await buyOk(target);
+    const owned = await buy(target);
+    expect(owned.status).toBe(400);
+    expect(await owned.json()).toMatchObject({ code: 21422, status: 400 });
+
+    const notInInventory = await buy("+15335550123");
+    expect(notInInventory.status).toBe(400);
+    expect(await notInInventory.json()).toMatchObject({ code: 21422 });
+
+    const malformed = await buy("4155550123");
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 21421 });
+
+    const missing = await twilio("POST", NUMBERS_PATH, { form: { FriendlyName: "no number" } });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ code: 21421 });
+
+    const jsonBody = await standin().fetch(`${ORIGIN}${NUMBERS_PATH}`, {
+      method: "POST",
+      headers: { Authorization: ACCOUNT_AUTH, "Content-Type": "application/json" },
+      body: JSON.stringify({ PhoneNumber: (await availableIn("617"))[0] }),
+    });
+    expect(jsonBody.status).toBe(400);
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+  });
+
+  it("buys by AreaCode, and 533 has nothing to buy", async () => {
+    const first = (await availableIn("512"))[0];
+    const byAreaCode = await twilio("POST", NUMBERS_PATH, { form: { AreaCode: "512" } });
+    expect(byAreaCode.status).toBe(201);
+    expect(((await byAreaCode.json()) as IncomingNumber).phone_number).toBe(first);
+
+    const none = await twilio("POST", NUMBERS_PATH, { form: { AreaCode: "533" } });
+    expect(none.status).toBe(400);
+    expect(await none.json()).toMatchObject({ code: 21452 });
+  });
+
+  it("sells a number exactly once when 50 buyers race for it", async () => {
+    const target = (await availableIn("702"))[3] ?? "";
+    const responses = await Promise.all(Array.from({ length: 50 }, () => buy(target)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 400)).toHaveLength(49);
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as { code?: number }[];
+    expect(bodies.filter((b) => b.code === 21422)).toHaveLength(49);
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+  });
+
+  it("updates a number's trunk and name", async () => {
+    const bought = await buyOk((await availableIn("404"))[0] ?? "");
+    const response = await twilio(
+      "POST",
+      `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`,
+      {
+        form: { TrunkSid: TRUNK_SID, FriendlyName: "Renamed" },
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ trunk_sid: TRUNK_SID, friendly_name: "Renamed" });
+  });
+});
+
+describe("IncomingPhoneNumbers list", () => {
+  it("filters by exact phone number, whether + arrives as %2B or as a space", async () => {
+    const [a, b, c] = (await availableIn("808")).slice(0, 3);
+    for (const n of [a, b, c]) await buyOk(n ?? "");
+
+    const encoded = await listNumbers(`?PhoneNumber=${encodeURIComponent(b ?? "")}`);
+    expect(encoded.incoming_phone_numbers.map((n) => n.phone_number)).toEqual([b]);
+    const literalPlus = await listNumbers(`?PhoneNumber=${b}`);
+    expect(literalPlus.incoming_phone_numbers.map((n) => n.phone_number)).toEqual([b]);
+    const absent = await listNumbers(`?PhoneNumber=${encodeURIComponent("+18085550000")}`);
+    expect(absent.incoming_phone_numbers).toEqual([]);
+    expect(absent.next_page_uri).toBeNull();
+
+    const named = await listNumbers(`?FriendlyName=${encodeURIComponent("nobody")}`);
+    expect(named.incoming_phone_numbers).toEqual([]);
+  });
+
+  it("pages in creation order, and next_page_uri can be followed to the end", async () => {
+    const inventory = (await availableIn("206")).slice(0, 7);
+    const sids: string[] = [];
+    for (const n of inventory) sids.push((await buyOk(n)).sid);
+
+    const first = await listNumbers("?PageSize=3");
+    expect(first).toMatchObject({
+      page: 0,
+      page_size: 3,
+      start: 0,
+      end: 2,
+      previous_page_uri: null,
+      first_page_uri: `${NUMBERS_PATH}?PageSize=3&Page=0`,
+      uri: `${NUMBERS_PATH}?PageSize=3&Page=0`,
+    });
+    const seen: string[] = [];
+    const pages: IncomingNumberPage[] = [];
+    let page: IncomingNumberPage | null = first;
+    while (page) {
+      pages.push(page);
+      seen.push(...page.incoming_phone_numbers.map((n) => n.sid));
+      page = page.next_page_uri
+        ? await listNumbers(page.next_page_uri.slice(NUMBERS_PATH.length))
+        : null;
+    }
+    expect(pages.map((p) => p.incoming_phone_numbers.length)).toEqual([3, 3, 1]);
+    expect(seen).toEqual(sids);
+    expect(pages[2]).toMatchObject({ page: 2, start: 6, end: 6, next_page_uri: null });
+
+    const back = pages[2]?.previous_page_uri ?? "";
+    const previous = await listNumbers(back.slice(NUMBERS_PATH.length));
+    expect(previous.incoming_phone_numbers.map((n) => n.sid)).toEqual(sids.slice(3, 6));
+  });
+
+  it("keeps paging stable when a number on an earlier page is released", async () => {
+    const inventory = (await availableIn("305")).slice(0, 4);
+    const sids: string[] = [];
+    for (const n of inventory) sids.push((await buyOk(n)).sid);
+
+    const first = await listNumbers("?PageSize=2");
+    expect(first.incoming_phone_numbers.map((n) => n.sid)).toEqual(sids.slice(0, 2));
+    await twilio("DELETE", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${sids[0]}.json`);
+    const second = await listNumbers((first.next_page_uri ?? "").slice(NUMBERS_PATH.length));
+    expect(second.incoming_phone_numbers.map((n) => n.sid)).toEqual(sids.slice(2, 4));
+  });
+
+  it("keeps filters in paging URIs", async () => {
+    const target = (await availableIn("215"))[0] ?? "";
+    await buyOk(target);
+    const page = await listNumbers(`?PhoneNumber=${encodeURIComponent(target)}&PageSize=1`);
+    expect(page.first_page_uri).toBe(
+      `${NUMBERS_PATH}?PhoneNumber=${encodeURIComponent(target)}&PageSize=1&Page=0`,
+    );
+    expect(page.next_page_uri).toBeNull();
+  });
+});
+
+describe("faults", () => {
+  it("status: answers with the status and a Twilio error body, without buying", async () => {
+    await addFault({ operation: "purchase", kind: "status", status: 503, times: 1 });
+    const target = (await availableIn("415"))[0] ?? "";
+
+    const failed = await buy(target);
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toEqual({
+      code: 20500,
+      message: "Internal Server Error",
+      more_info: "https://www.twilio.com/docs/errors/20500",
+      status: 503,
+    });
+    expect(await ownedNumbers()).toEqual([]);
+    expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
+
+    await buyOk(target);
+  });
+
+  it("status 429 carries Retry-After, and custom codes and messages are used", async () => {
+    await addFault({ operation: "search", kind: "status", status: 429, times: 1 });
+    await addFault({
+      operation: "search",
+      kind: "status",
+      status: 400,
+      code: 21452,
+      message: "None here",
+      times: 1,
+    });
+    await addFault({ operation: "search", kind: "status", status: 401, times: 1 });
+
+    const throttled = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get("Retry-After")).toBe("1");
+    expect(await throttled.json()).toMatchObject({ code: 20429, status: 429 });
+
+    const custom = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(await custom.json()).toMatchObject({ code: 21452, message: "None here", status: 400 });
+
+    const unauthorized = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(await unauthorized.json()).toMatchObject({ code: 20003, status: 401 });
+
+    const normal = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(normal.status).toBe(200);
+  });
+
+  it("applies the first matching fault, counts down `times`, and `any` matches every operation", async () => {
+    await addFault({ operation: "release", kind: "status", status: 500 });
+    await addFault({ operation: "any", kind: "status", status: 502, times: 2 });
+    await addFault({ operation: "lookup", kind: "status", status: 504 });
+
+    expect((await twilio("GET", NUMBERS_PATH)).status).toBe(502);
+    expect((await twilio("GET", `${SEARCH_PATH}?AreaCode=415`)).status).toBe(502);
+    expect((await twilio("GET", NUMBERS_PATH)).status).toBe(504);
+    expect((await twilio("GET", `${SEARCH_PATH}?AreaCode=415`)).status).toBe(200);
+
+    await control("DELETE", "faults");
+    expect((await twilio("GET", NUMBERS_PATH)).status).toBe(200);
+  });
+
+  it("delay: waits, then performs, without holding up other requests", async () => {
+    await addFault({ operation: "search", kind: "delay", delay_ms: 800, times: 1 });
+    const started = Date.now();
+    const slow = twilio("GET", `${SEARCH_PATH}?AreaCode=415&PageSize=3`);
+
+    const quickStarted = Date.now();
+    expect((await twilio("GET", NUMBERS_PATH)).status).toBe(200);
+    expect(Date.now() - quickStarted).toBeLessThan(400);
+
+    const response = await slow;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(790);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as AvailableNumberPage).available_phone_numbers).toHaveLength(
+      3,
+    );
+    const entry = (await requestLog()).find((e) => e.operation === "search");
+    expect(entry).toMatchObject({ status: 200, fault: "delay" });
+  });
+
+  it("drop: the caller's fetch fails and nothing is bought", async () => {
+    await addFault({ operation: "purchase", kind: "drop", times: 1 });
+    const target = (await availableIn("415"))[0] ?? "";
+    await expect((async () => (await buy(target)).json())()).rejects.toThrow(
+      /Network connection lost/,
+    );
+    expect(await ownedNumbers()).toEqual([]);
+    const entry = (await requestLog()).find((e) => e.operation === "purchase");
+    expect(entry).toMatchObject({ status: 0, response: null, fault: "drop" });
+  });
+
+  it("drop_after: the number is bought but the caller's fetch fails", async () => {
+    await addFault({ operation: "purchase", kind: "drop_after", times: 1 });
+    const target = (await availableIn("415"))[0] ?? "";
+    await expect((async () => (await buy(target)).json())()).rejects.toThrow(
+      /Network connection lost/,
+    );
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+    // What a careful client does next: ask whether the account now owns the number.
+    const check = await listNumbers(`?PhoneNumber=${encodeURIComponent(target)}`);
+    expect(check.incoming_phone_numbers.map((n) => n.phone_number)).toEqual([target]);
+  });
+
+  it("drop on release: the number stays owned", async () => {
+    const bought = await buyOk((await availableIn("415"))[0] ?? "");
+    await addFault({ operation: "release", kind: "drop", times: 1 });
+    await expect(
+      twilio("DELETE", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`),
+    ).rejects.toThrow();
+    expect((await ownedNumbers()).map((n) => n.sid)).toEqual([bought.sid]);
+  });
+
+  it("succeed_then_timeout: the number is bought while the caller's own timeout fires", async () => {
+    await addFault({
+      operation: "purchase",
+      kind: "succeed_then_timeout",
+      delay_ms: 1500,
+      times: 1,
+    });
+    const target = (await availableIn("415"))[0] ?? "";
+    const started = Date.now();
+    await expect(buy(target).then((r) => r.json())).resolves.toMatchObject({
+      phone_number: target,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1490);
+
+    await control("POST", "reset");
+    await addFault({
+      operation: "purchase",
+      kind: "succeed_then_timeout",
+      delay_ms: 5000,
+      times: 1,
+    });
+    const timedOut = twilio("POST", NUMBERS_PATH, {
+      form: { PhoneNumber: target },
+      signal: AbortSignal.timeout(200),
+    });
+    await expect(timedOut).rejects.toThrow();
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+  });
+
+  it("rejects malformed fault specs", async () => {
+    const bad = [
+      { operation: "purchase" },
+      { operation: "buy", kind: "drop" },
+      { operation: "purchase", kind: "explode" },
+      { operation: "purchase", kind: "status" },
+      { operation: "purchase", kind: "delay", delay_ms: -1 },
+      { operation: "purchase", kind: "drop", times: 0 },
+    ];
+    for (const spec of bad) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/faults`, {
+        method: "POST",
+        body: JSON.stringify(spec),
+      });
+      expect(response.status, JSON.stringify(spec)).toBe(400);
+    }
+    expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
+  });
+});
+
+describe("control API", () => {
+  it("plants an orphan number without a Twilio request, which Twilio then reports as owned", async () => {
+    const target = (await availableIn("602"))[2] ?? "";
+    const planted = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+      method: "POST",
+      body: JSON.stringify({ phone_number: target, friendly_name: "orphan" }),
+    });
+    expect(planted.status).toBe(201);
+    const entry = (await planted.json()) as OwnedNumberSummary;
+    expect(entry).toMatchObject({ phone_number: target, friendly_name: "orphan", trunk_sid: null });
+    expect(entry.sid).toMatch(/^PN[0-9a-f]{32}$/);
+
+    expect(await availableIn("602")).not.toContain(target);
+    const listed = await listNumbers(`?PhoneNumber=${encodeURIComponent(target)}`);
+    expect(listed.incoming_phone_numbers.map((n) => n.sid)).toEqual([entry.sid]);
+    expect((await buy(target)).status).toBe(400);
+
+    const duplicate = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+      method: "POST",
+      body: JSON.stringify({ phone_number: target }),
+    });
+    expect(duplicate.status).toBe(409);
+    // Only the Twilio calls are logged, not the control calls.
+    expect((await requestLog()).map((e) => e.operation)).toEqual([
+      "search",
+      "search",
+      "lookup",
+      "purchase",
+    ]);
+  });
+
+  it("logs every Twilio request in order, and reset and DELETE clear state", async () => {
+    const target = (await availableIn("312"))[0] ?? "";
+    await buyOk(target, { FriendlyName: "Main" });
+    await twilio("GET", NUMBERS_PATH, { authorization: null });
+
+    const log = await requestLog();
+    expect(log).toHaveLength(3);
+    expect(log[1]).toEqual({
+      operation: "purchase",
+      method: "POST",
+      path: NUMBERS_PATH,
+      query: {},
+      form: { PhoneNumber: target, FriendlyName: "Main" },
+      content_type: "application/x-www-form-urlencoded",
+      auth: "account",
+      status: 201,
+      response: expect.objectContaining({ phone_number: target }),
+      fault: null,
+    });
+    expect(log[0]).toMatchObject({
+      operation: "search",
+      method: "GET",
+      query: { AreaCode: "312", PageSize: "1000" },
+      form: null,
+    });
+    expect(log[2]).toMatchObject({ operation: "lookup", auth: "none", status: 401 });
+
+    await control("DELETE", "requests");
+    expect(await requestLog()).toEqual([]);
+    expect(await ownedNumbers()).toHaveLength(1);
+
+    await addFault({ operation: "any", kind: "status", status: 500 });
+    await control("POST", "reset");
+    expect(await ownedNumbers()).toEqual([]);
+    expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
+    expect(await requestLog()).toEqual([]);
+  });
+
+  it("answers unknown control routes with 404", async () => {
+    const response = await standin().fetch(`${ORIGIN}/__standin/nope`);
+    expect(response.status).toBe(404);
+  });
+});
+
+describe("OpenAPI contract", () => {
+  it("every request and response of a realistic session matches Twilio's spec", async () => {
+    const page = await search({
+      AreaCode: "415",
+      VoiceEnabled: "true",
+      SmsEnabled: "true",
+      PageSize: "20",
+    });
+    const [first, second, third] = page.available_phone_numbers.map((n) => n.phone_number);
+    await search({ AreaCode: "533" });
+    await search({ InRegion: "TX", PageSize: "2" });
+    const bought = await buyOk(first ?? "", {
+      FriendlyName: "Sales",
+      TrunkSid: TRUNK_SID,
+      VoiceUrl: "https://example.com/voice",
+    });
+    await buyOk(second ?? "");
+    await buy(second ?? "");
+    await buy("+15005550000");
+    await buy("+15005550001");
+    await buyOk("+15005550006");
+    await twilio("POST", NUMBERS_PATH, { form: { AreaCode: "533" } });
+    await listNumbers(`?PhoneNumber=${encodeURIComponent(first ?? "")}`);
+    const pageOne = await listNumbers("?PageSize=1");
+    await listNumbers((pageOne.next_page_uri ?? "").slice(NUMBERS_PATH.length));
+    await twilio("GET", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    await twilio("DELETE", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    await twilio("DELETE", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    await twilio("GET", NUMBERS_PATH, { authorization: basic(ACCOUNT_SID, "wrong") });
+    await addFault({ operation: "purchase", kind: "status", status: 429, times: 1 });
+    await buy(third ?? "");
+    await addFault({ operation: "purchase", kind: "drop", times: 1 });
+    await buy(third ?? "").catch(() => undefined);
+
+    const log = await requestLog();
+    expect(log).toHaveLength(19);
+    const problems = log.flatMap((entry) => [
+      ...checkTwilioRequest(entry),
+      ...checkTwilioResponse(entry),
+    ]);
+    expect(problems).toEqual([]);
+  });
+
+  it("reports requests the spec does not allow", async () => {
+    const target = (await availableIn("415"))[0] ?? "";
+    await buyOk(target, { Foo: "bar" });
+    await twilio("GET", `${SEARCH_PATH}?AreaCode=abc&SmsEnabled=yes`);
+    await twilio("GET", `${NUMBERS_PATH}?PhoneNumber=${target}`);
+    await standin().fetch(`${ORIGIN}${NUMBERS_PATH}`, {
+      method: "POST",
+      headers: { Authorization: ACCOUNT_AUTH, "Content-Type": "application/json" },
+      body: JSON.stringify({ PhoneNumber: target }),
+    });
+    await twilio("POST", NUMBERS_PATH, {
+      form: { PhoneNumber: target, VoiceMethod: "PUT", VoiceUrl: "not a url" },
+    });
+    await twilio("GET", NUMBERS_PATH, { authorization: null });
+    const [withFoo, badQuery, literalPlus, jsonBody, badValues, noAuth] = (
+      await requestLog()
+    ).slice(1);
+
+    expect(checkTwilioRequest(withFoo as TwilioRequestLogEntry)).toEqual([
+      `POST ${NUMBERS_PATH}: form field Foo is not declared for POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json`,
+    ]);
+    const queryProblems = checkTwilioRequest(badQuery as TwilioRequestLogEntry);
+    expect(queryProblems).toHaveLength(2);
+    expect(queryProblems[0]).toContain('AreaCode="abc" is not an integer');
+    expect(queryProblems[1]).toContain('SmsEnabled="yes" is not true/false');
+    expect(checkTwilioRequest(literalPlus as TwilioRequestLogEntry).join()).toContain(
+      'a "+" must be sent as %2B',
+    );
+    const jsonProblems = checkTwilioRequest(jsonBody as TwilioRequestLogEntry);
+    expect(jsonProblems.join("\n")).toContain(
+      "body must be sent as application/x-www-form-urlencoded, was application/json",
+    );
+    expect(jsonProblems.join("\n")).toContain("needs one of the form fields PhoneNumber, AreaCode");
+    const valueProblems = checkTwilioRequest(badValues as TwilioRequestLogEntry).join("\n");
+    expect(valueProblems).toContain("VoiceMethod");
+    expect(valueProblems).toContain('VoiceUrl="not a url" is not an absolute URI');
+    expect(checkTwilioRequest(noAuth as TwilioRequestLogEntry).join()).toContain(
+      "without Basic credentials",
+    );
+
+    expect(
+      checkTwilioRequest({
+        method: "GET",
+        path: `${ACCOUNT_PATH}/Nope.json`,
+        query: {},
+        form: null,
+        content_type: null,
+        status: 404,
+        response: null,
+      }),
+    ).toEqual([`GET ${ACCOUNT_PATH}/Nope.json: no path in the Twilio spec matches`]);
+  });
+
+  it("reports responses with missing, mistyped or malformed fields", async () => {
+    const bought = await buyOk((await availableIn("415"))[0] ?? "");
+    const purchase = (await requestLog()).find(
+      (e) => e.operation === "purchase",
+    ) as TwilioRequestLogEntry;
+    expect(checkTwilioResponse(purchase)).toEqual([]);
+
+    const { trunk_sid: _dropped, ...missingTrunk } = bought;
+    expect(checkTwilioResponse({ ...purchase, response: missingTrunk }).join()).toMatch(
+      /trunk_sid/,
+    );
+    expect(
+      checkTwilioResponse({ ...purchase, response: { ...bought, beta: "false" } }).join(),
+    ).toMatch(/beta/);
+    expect(
+      checkTwilioResponse({ ...purchase, response: { ...bought, sid: "PN123" } }).join(),
+    ).toMatch(/sid/);
+    expect(
+      checkTwilioResponse({
+        ...purchase,
+        response: { ...bought, date_created: "2015-07-30T23:19:04Z" },
+      }).join(),
+    ).toMatch(/date_created/);
+    expect(
+      checkTwilioResponse({ ...purchase, response: { ...bought, capabilities: { voice: true } } }),
+    ).not.toEqual([]);
+
+    const search = (await requestLog()).find(
+      (e) => e.operation === "search",
+    ) as TwilioRequestLogEntry;
+    const body = search.response as AvailableNumberPage;
+    const [item] = body.available_phone_numbers;
+    const { uri: _uri, ...withoutUri } = body;
+    expect(checkTwilioResponse({ ...search, response: withoutUri }).join()).toMatch(/uri/);
+    // Live Twilio sends no paging fields with a search, so their absence is not a problem.
+    const { page: _page, next_page_uri: _next, ...unpaged } = body;
+    expect(checkTwilioResponse({ ...search, response: unpaged })).toEqual([]);
+    expect(
+      checkTwilioResponse({
+        ...search,
+        response: { ...body, available_phone_numbers: [{ ...item, phone_number: "4155550123" }] },
+      }).join(),
+    ).toMatch(/phone_number/);
+
+    expect(
+      checkTwilioResponse({ ...purchase, status: 400, response: { code: "21422", message: "x" } }),
+    ).not.toEqual([]);
+    expect(checkTwilioResponse({ ...purchase, status: 200 }).join()).toContain(
+      "documents only 201",
+    );
+  });
+});

@@ -1,0 +1,152 @@
+// How Twilio's 2010-04-01 API spells things on the wire: error bodies, dates, resources.
+
+import { locationForNpa, nationalFormat } from "./inventory";
+import type { TwilioErrorBody } from "./types";
+
+export const API_VERSION_PREFIX = "/2010-04-01";
+
+/** What the caller's fetch rejects with when a drop fault fires. */
+export const DROP_ERROR_MESSAGE = "Network connection lost. (twilio-standin injected fault)";
+
+export function twilioError(status: number, code: number, message: string): TwilioErrorBody {
+  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
+}
+
+export function notFound(path: string): TwilioErrorBody {
+  return twilioError(404, 20404, `The requested resource ${path} was not found`);
+}
+
+/** Default code and message for a `status` fault that names only the HTTP status. */
+export function defaultErrorForStatus(status: number): { code: number; message: string } {
+  if (status >= 500) return { code: 20500, message: "Internal Server Error" };
+  if (status === 429) return { code: 20429, message: "Too Many Requests" };
+  if (status === 401) return { code: 20003, message: "Authenticate" };
+  return { code: 21422, message: "Phone number is not available" };
+}
+
+/** RFC 2822 in UTC, as the 2010 API writes dates: "Thu, 30 Jul 2015 23:19:04 +0000". */
+export function rfc2822(date: Date): string {
+  return date.toUTCString().replace(/GMT$/, "+0000");
+}
+
+/** The form fields of POST IncomingPhoneNumbers that end up on the resource. */
+const RESOURCE_FIELD_BY_FORM_FIELD = {
+  AddressSid: "address_sid",
+  ApiVersion: "api_version",
+  BundleSid: "bundle_sid",
+  EmergencyAddressSid: "emergency_address_sid",
+  EmergencyStatus: "emergency_status",
+  FriendlyName: "friendly_name",
+  IdentitySid: "identity_sid",
+  SmsApplicationSid: "sms_application_sid",
+  SmsFallbackMethod: "sms_fallback_method",
+  SmsFallbackUrl: "sms_fallback_url",
+  SmsMethod: "sms_method",
+  SmsUrl: "sms_url",
+  StatusCallback: "status_callback",
+  StatusCallbackMethod: "status_callback_method",
+  TrunkSid: "trunk_sid",
+  VoiceApplicationSid: "voice_application_sid",
+  VoiceFallbackMethod: "voice_fallback_method",
+  VoiceFallbackUrl: "voice_fallback_url",
+  VoiceMethod: "voice_method",
+  VoiceReceiveMode: "voice_receive_mode",
+  VoiceUrl: "voice_url",
+} as const;
+
+export type IncomingPhoneNumberResource = Record<string, unknown> & {
+  sid: string;
+  phone_number: string;
+  friendly_name: string;
+  trunk_sid: string | null;
+  date_created: string;
+};
+
+/** A freshly bought number: every field the spec lists, Twilio's defaults, null where unknown. */
+export function newIncomingPhoneNumber(options: {
+  accountSid: string;
+  sid: string;
+  phoneNumber: string;
+  form: Record<string, string>;
+  now: Date;
+}): IncomingPhoneNumberResource {
+  const created = rfc2822(options.now);
+  const resource: IncomingPhoneNumberResource = {
+    account_sid: options.accountSid,
+    address_sid: null,
+    address_requirements: "none",
+    api_version: "2010-04-01",
+    beta: false,
+    capabilities: { voice: true, sms: true, mms: true, fax: false },
+    date_created: created,
+    date_updated: created,
+    emergency_status: "Inactive",
+    emergency_address_sid: null,
+    emergency_address_status: "unregistered",
+    friendly_name: nationalFormat(options.phoneNumber),
+    identity_sid: null,
+    origin: "twilio",
+    phone_number: options.phoneNumber,
+    sid: options.sid,
+    sms_application_sid: null,
+    sms_fallback_method: "POST",
+    sms_fallback_url: null,
+    sms_method: "POST",
+    sms_url: null,
+    status_callback: null,
+    status_callback_method: "POST",
+    trunk_sid: null,
+    uri: `${API_VERSION_PREFIX}/Accounts/${options.accountSid}/IncomingPhoneNumbers/${options.sid}.json`,
+    voice_receive_mode: "voice",
+    voice_application_sid: null,
+    voice_caller_id_lookup: false,
+    voice_fallback_method: "POST",
+    voice_fallback_url: null,
+    voice_method: "POST",
+    voice_url: null,
+    bundle_sid: null,
+    status: "in-use",
+    type: "local",
+    subresource_uris: {
+      assigned_add_ons: `${API_VERSION_PREFIX}/Accounts/${options.accountSid}/IncomingPhoneNumbers/${options.sid}/AssignedAddOns.json`,
+    },
+  };
+  applyForm(resource, options.form);
+  return resource;
+}
+
+/** Copies the writable fields a POST carried onto the resource (create and update alike). */
+export function applyForm(
+  resource: IncomingPhoneNumberResource,
+  form: Record<string, string>,
+): void {
+  for (const [formField, resourceField] of Object.entries(RESOURCE_FIELD_BY_FORM_FIELD)) {
+    const value = form[formField];
+    if (value !== undefined) resource[resourceField] = value;
+  }
+  const lookup = form.VoiceCallerIdLookup;
+  if (lookup !== undefined) resource.voice_caller_id_lookup = lookup.toLowerCase() === "true";
+  // Twilio: setting a trunk clears the voice application and vice versa.
+  if (form.TrunkSid) resource.voice_application_sid = null;
+  if (form.VoiceApplicationSid) resource.trunk_sid = null;
+}
+
+/** One AvailablePhoneNumbers item; capability keys are upper-case here, unlike IncomingPhoneNumbers. */
+export function availableNumberItem(e164: string): Record<string, unknown> {
+  const location = locationForNpa(e164.slice(2, 5));
+  return {
+    friendly_name: nationalFormat(e164),
+    phone_number: e164,
+    lata: location.lata,
+    locality: location.locality,
+    rate_center: location.rate_center,
+    latitude: location.latitude,
+    longitude: location.longitude,
+    region: location.region,
+    postal_code: location.postal_code,
+    iso_country: "US",
+    address_requirements: "none",
+    beta: false,
+    capabilities: { voice: true, SMS: true, MMS: true, fax: false },
+  };
+}
