@@ -25,6 +25,11 @@ export type LedgerRow = {
   started_at: number;
   attempts: number;
   next_attempt_at: number;
+  /**
+   * For `buying`: from this time on, a lookup that does not find the number proves it was not
+   * bought. Before it, a purchase request without a reply may still be running at Twilio.
+   */
+  settle_at: number;
 };
 
 export type IdempotencyRow = {
@@ -47,7 +52,8 @@ export const LEDGER_SCHEMA = `
     idempotency_key TEXT,
     started_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL DEFAULT 0
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    settle_at INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX IF NOT EXISTS ledger_e164 ON ledger(e164);
   CREATE INDEX IF NOT EXISTS ledger_pending ON ledger(next_attempt_at) WHERE state != 'active';

@@ -352,7 +352,11 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         }
         // From here on the purchase may happen at Twilio: it is never sent twice, and an
         // unknown outcome is settled by asking Twilio what the account holds.
-        this.#setState(row.id, "buying");
+        this.#sql.exec(
+          "UPDATE ledger SET state = 'buying', settle_at = ? WHERE id = ?",
+          Date.now() + this.#settleMs(),
+          row.id,
+        );
         try {
           const bought = await this.#twilio().purchase({
             e164: row.e164,
@@ -363,7 +367,14 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           log.info("number_purchased", { ...fields, twilio_sid: bought.sid });
           return "continue";
         } catch (error) {
-          if (error instanceof TwilioError && error.kind === "unknown") return "continue";
+          if (error instanceof TwilioError && error.kind === "unknown") {
+            // Twilio replied (a 5xx): it has finished with the request, so a lookup is
+            // conclusive now. Without a reply, only after the settle time.
+            if (error.httpStatus !== null) {
+              this.#sql.exec("UPDATE ledger SET settle_at = ? WHERE id = ?", Date.now(), row.id);
+            }
+            return "continue";
+          }
           return this.#twilioFailure(row, error);
         }
       }
@@ -386,6 +397,18 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           this.#setState(row.id, "bought", owned.sid);
           log.info("number_purchased", { ...fields, twilio_sid: owned.sid, settled_by: "lookup" });
           return "continue";
+        }
+        if (Date.now() < row.settle_at) {
+          // Not there yet, but the purchase may still be under way at Twilio: look again later.
+          this.#sql.exec(
+            "UPDATE ledger SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+            row.settle_at,
+            row.id,
+          );
+          log.warn("purchase_outcome_unknown", { ...fields, settle_at: row.settle_at });
+          return retryLater(
+            "The carrier did not confirm the purchase; it will be settled shortly. Retry with the same Idempotency-Key to learn the outcome.",
+          );
         }
         log.info("purchase_not_made", fields);
         return this.#abandon(
@@ -620,6 +643,11 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       Date.now() + nextAttemptDelayMs(row.attempts),
       id,
     );
+  }
+
+  /** How long a purchase sent without a reply may still complete at Twilio. */
+  #settleMs(): number {
+    return 2 * twilioConfig(this.env).timeoutMs;
   }
 
   /** How long a live request may take before the alarm treats its row as abandoned. */

@@ -10,11 +10,16 @@ import {
   toPhoneNumber,
   updatePhoneNumber,
 } from "../db/phone-numbers";
-import type { Idempotency } from "../durable-objects/workspace-numbers";
+import type {
+  Idempotency,
+  PurchaseOutcome,
+  ReleaseOutcome,
+} from "../durable-objects/workspace-numbers";
 import { ApiError, agentNotFound, phoneNumberNotFound } from "../errors";
 import { jsonBody } from "../http/json-body";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
+import { log } from "../log";
 import {
   type AvailablePhoneNumber,
   MAX_SEARCH_LIMIT,
@@ -28,6 +33,24 @@ import { hasCapability } from "../twilio/resources";
 
 function workspaceNumbers(c: Context<AppEnv>) {
   return c.env.WORKSPACE_NUMBERS.getByName(c.get("caller").workspaceId);
+}
+
+/**
+ * A call to the workspace's Durable Object that did not return (the object was reset, evicted
+ * or overloaded) leaves any work in its ledger for its alarm; the client may retry.
+ */
+async function inWorkspace<T>(call: () => Promise<unknown>): Promise<T> {
+  try {
+    return (await call()) as T;
+  } catch (error) {
+    log.warn("workspace_object_unavailable", { error: String(error) });
+    throw new ApiError(
+      503,
+      "service_unavailable",
+      "The request was interrupted; retry it (with the same Idempotency-Key, if it had one).",
+      { retryAfterSeconds: 1 },
+    );
+  }
 }
 
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
@@ -69,9 +92,11 @@ export const phoneNumbers = new Hono<AppEnv>()
         region: n.region ?? null,
         iso_country: n.iso_country,
       }));
-    await workspaceNumbers(c).rememberSearch(
-      numbers.map((n) => n.e164),
-      recentSearchTtlMs(c.env),
+    await inWorkspace(() =>
+      workspaceNumbers(c).rememberSearch(
+        numbers.map((n) => n.e164),
+        recentSearchTtlMs(c.env),
+      ),
     );
     return c.json({ numbers }, 200);
   })
@@ -91,16 +116,18 @@ export const phoneNumbers = new Hono<AppEnv>()
       agent_id: agentId,
     });
     const agentFound = agentId ? await agentExists(c.env.DB, caller.workspaceId, agentId) : false;
-    const outcome = await workspaceNumbers(c).purchase({
-      workspaceId: caller.workspaceId,
-      e164: body.e164,
-      label: body.label ?? null,
-      agentId,
-      agentFound,
-      trunkId: caller.trunkId,
-      purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
-      idempotency,
-    });
+    const outcome = await inWorkspace<PurchaseOutcome>(() =>
+      workspaceNumbers(c).purchase({
+        workspaceId: caller.workspaceId,
+        e164: body.e164,
+        label: body.label ?? null,
+        agentId,
+        agentFound,
+        trunkId: caller.trunkId,
+        purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+        idempotency,
+      }),
+    );
     if (!outcome.ok) throw ApiError.fromFailure(outcome);
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(outcome.number, 201);
@@ -149,11 +176,13 @@ export const phoneNumbers = new Hono<AppEnv>()
     const id = c.req.param("id");
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const outcome = await workspaceNumbers(c).release({
-      workspaceId: c.get("caller").workspaceId,
-      id,
-      idempotency,
-    });
+    const outcome = await inWorkspace<ReleaseOutcome>(() =>
+      workspaceNumbers(c).release({
+        workspaceId: c.get("caller").workspaceId,
+        id,
+        idempotency,
+      }),
+    );
     if (!outcome.ok) throw ApiError.fromFailure(outcome);
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.body(null, 204);

@@ -27,7 +27,12 @@ describe("expectMatchesSpec", () => {
     ["a null required field", { ...valid, e164: null }],
   ])("rejects %s", (_, body) => {
     expect(() =>
-      expectMatchesSpec("/v1/agents/phone-numbers/{id}", "GET", 200, JSON.parse(JSON.stringify(body))),
+      expectMatchesSpec(
+        "/v1/agents/phone-numbers/{id}",
+        "GET",
+        200,
+        JSON.parse(JSON.stringify(body)),
+      ),
     ).toThrow();
   });
 

@@ -1,37 +1,12 @@
 import { env } from "cloudflare:workers";
+import type { FaultSpec, OwnedNumberSummary, TwilioRequestLogEntry } from "../twilio-standin/types";
 
 // Control of the Twilio stand-in (test/twilio-standin) from tests: its state, its request log
 // and the faults it injects into the next matching Twilio calls.
 
-export type StandinFault = {
-  operation: "search" | "purchase" | "lookup" | "release" | "any";
-  kind: "status" | "delay" | "drop" | "drop_after" | "succeed_then_timeout";
-  status?: number;
-  code?: number;
-  message?: string;
-  delay_ms?: number;
-  times?: number;
-};
-
-export type StandinNumber = {
-  sid: string;
-  phone_number: string;
-  friendly_name: string;
-  trunk_sid: string | null;
-  date_created: string;
-};
-
-export type StandinRequest = {
-  operation: string;
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  form: Record<string, string> | null;
-  content_type: string | null;
-  auth: string;
-  status: number;
-  response: unknown;
-};
+export type StandinFault = FaultSpec;
+export type StandinNumber = OwnedNumberSummary;
+export type StandinRequest = TwilioRequestLogEntry;
 
 function standin(): Fetcher {
   if (!env.TWILIO_STANDIN) throw new Error("the TWILIO_STANDIN binding is missing");

@@ -30,7 +30,9 @@ describe("Idempotency-Key", () => {
   it("refuses the same key with a different body with 409 conflict", async () => {
     const ws = await createWorkspace();
     const found = await search(ws, "area_code=402");
-    expect((await purchase(ws, { e164: found[0]?.e164 }, { "idempotency-key": "k-2" })).status).toBe(201);
+    expect(
+      (await purchase(ws, { e164: found[0]?.e164 }, { "idempotency-key": "k-2" })).status,
+    ).toBe(201);
     await expectError(
       await purchase(ws, { e164: found[1]?.e164 }, { "idempotency-key": "k-2" }),
       409,
@@ -48,7 +50,9 @@ describe("Idempotency-Key", () => {
     const [found] = await search(ws, "area_code=406");
     await twilioStandin.addFault({ operation: "purchase", kind: "delay", delay_ms: 100, times: 1 });
     const responses = await Promise.all(
-      Array.from({ length: 50 }, () => purchase(ws, { e164: found?.e164 }, { "idempotency-key": "same" })),
+      Array.from({ length: 50 }, () =>
+        purchase(ws, { e164: found?.e164 }, { "idempotency-key": "same" }),
+      ),
     );
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -82,7 +86,9 @@ describe("Idempotency-Key", () => {
     const b = await createWorkspace();
     const [fa] = await search(a, "area_code=408");
     const [, fb] = await search(b, "area_code=408");
-    expect((await purchase(a, { e164: fa?.e164 }, { "idempotency-key": "shared" })).status).toBe(201);
+    expect((await purchase(a, { e164: fa?.e164 }, { "idempotency-key": "shared" })).status).toBe(
+      201,
+    );
     const other = await purchase(b, { e164: fb?.e164 }, { "idempotency-key": "shared" });
     expect(other.status).toBe(201);
     expect(other.headers.get("idempotent-replayed")).toBeNull();

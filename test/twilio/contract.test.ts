@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import type { PhoneNumber } from "../../src/schemas/phone-numbers";
+import { BASE, purchase, search, searchAndBuy } from "../helpers/phone-numbers";
+import { twilioStandin } from "../helpers/standin";
+import { call, createWorkspace } from "../helpers/workspaces";
+import { checkTwilioRequest, checkTwilioResponse } from "../twilio-standin/openapi-contract";
+
+// Every request the Worker sends to Twilio, and every reply the stand-in gives it, checked
+// against Twilio's own OpenAPI document, so neither side can drift from the real API.
+describe("the Twilio contract", () => {
+  it("sends only requests Twilio's spec allows, and gets only replies it describes", async () => {
+    await twilioStandin.reset();
+    const ws = await createWorkspace({ purchasedNumberLimit: 5 });
+
+    // search, purchase, release
+    const bought = await searchAndBuy(ws, "415", { label: "Contract" });
+    expect((await call(`${BASE}/${bought.id}`, { key: ws.key, method: "DELETE" })).status).toBe(
+      204,
+    );
+    // search without an area code; a purchase whose reply is lost (settled by a lookup)
+    const [other] = await search(ws, "limit=3");
+    await twilioStandin.addFault({
+      operation: "purchase",
+      kind: "succeed_then_timeout",
+      delay_ms: 2_000,
+      times: 1,
+    });
+    const settled = await purchase(ws, { e164: other?.e164 });
+    expect(settled.status).toBe(201);
+    expect((await settled.json<PhoneNumber>()).e164).toBe(other?.e164);
+    // a refusal with Twilio's error body
+    await search(ws, "area_code=500");
+    expect((await purchase(ws, { e164: "+15005550000" })).status).toBe(400);
+
+    const log = await twilioStandin.requests();
+    const operations = new Set(log.map((entry) => entry.operation));
+    for (const op of ["search", "purchase", "lookup", "release"]) expect(operations).toContain(op);
+
+    const problems = log.flatMap((entry) => [
+      ...checkTwilioRequest(entry).map((p) => `${entry.method} ${entry.path} request: ${p}`),
+      ...checkTwilioResponse(entry).map((p) => `${entry.method} ${entry.path} reply: ${p}`),
+    ]);
+    expect(problems).toEqual([]);
+  });
+
+  it("reports a request outside the spec (the check can fail)", () => {
+    const problems = checkTwilioRequest({
+      operation: "purchase",
+      method: "POST",
+      path: "/2010-04-01/Accounts/AC00000000000000000000000000000000/IncomingPhoneNumbers.json",
+      query: {},
+      form: { PhoneNumber: "+14155550123", Colour: "blue" },
+      content_type: "application/x-www-form-urlencoded",
+      auth: "account",
+      status: 201,
+      response: null,
+    } as never);
+    expect(problems.join(" ")).toMatch(/Colour/);
+  });
+});
