@@ -10,9 +10,13 @@ const USAGE = `usage:
   admin workspaces create --name NAME [--purchased-limit N] [--trunk-id ID] [--remote]
   admin keys create --workspace WS_ID [--remote]
   admin keys revoke KEY_ID [--remote]
-  admin agents create --workspace WS_ID --name NAME [--remote]`;
+  admin agents create --workspace WS_ID --name NAME [--remote]
+  admin reconcile [--fix] [--remote]   (local: needs npm run dev; remote: PHONE_NUMBERS_API_URL and ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
+
+// The local operator token of `npm run dev` (wrangler.toml's top-level ADMIN_TOKEN var).
+const LOCAL_ADMIN_TOKEN = "local-admin-token";
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,6 +26,7 @@ const { values: options, positionals } = parseArgs({
     "purchased-limit": { type: "string" },
     "trunk-id": { type: "string" },
     remote: { type: "boolean", default: false },
+    fix: { type: "boolean", default: false },
   },
 });
 
@@ -116,6 +121,26 @@ async function run(): Promise<unknown> {
     );
     if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
     return { id, workspace_id: workspaceId, name, created_at: now };
+  }
+
+  if (resource === "reconcile") {
+    // Reconciliation needs Twilio, so it runs in the Worker (POST /internal/reconcile).
+    const base = options.remote
+      ? process.env.PHONE_NUMBERS_API_URL
+      : (process.env.PHONE_NUMBERS_API_URL ?? "http://localhost:8787");
+    const token = options.remote
+      ? process.env.ADMIN_TOKEN
+      : (process.env.ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN);
+    if (!base || !token)
+      throw new UsageError("--remote needs PHONE_NUMBERS_API_URL and ADMIN_TOKEN");
+    const response = await fetch(`${base}/internal/reconcile?fix=${options.fix}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = await response.json();
+    if (!response.ok)
+      throw new Error(`reconcile failed (${response.status}): ${JSON.stringify(body)}`);
+    return body;
   }
 
   throw new UsageError(`unknown command: ${positionals.join(" ") || "(none)"}`);

@@ -6,6 +6,7 @@ import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { renderError } from "./http/errors";
 import { log } from "./log";
+import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
 
 export { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
@@ -40,6 +41,7 @@ app.use(
 );
 
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
+app.route("/internal", internal);
 
 // Rendered, not thrown, so that methodNotAllowed can still turn it into a 405.
 app.notFound((c) => renderError(new ApiError(404, "not_found", "No such route."), c));

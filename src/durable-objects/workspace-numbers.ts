@@ -91,6 +91,19 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     this.#sql.exec(LEDGER_SCHEMA);
   }
 
+  /**
+   * Reconciliation found that Twilio no longer holds this number: stop counting it and record
+   * it as released. Numbers with work under way are left to that work.
+   */
+  async forgetLostNumber(workspaceId: string, id: string): Promise<boolean> {
+    const row = this.#ledgerRow(id);
+    if (row && (row.state !== "active" || this.#inFlight.has(id))) return false;
+    await markPhoneNumberReleased(this.env.DB, workspaceId, id, new Date().toISOString());
+    if (row) this.#sql.exec("DELETE FROM ledger WHERE id = ?", id);
+    log.warn("lost_number_marked_released", { workspace_id: workspaceId, number_id: id });
+    return true;
+  }
+
   /** Remembers the numbers a search returned; only these may be bought, until they expire. */
   rememberSearch(e164s: string[], ttlMs: number): void {
     const now = Date.now();

@@ -9,6 +9,9 @@ import { TwilioError, toApiError } from "../twilio/errors";
 function toApiErrorFromAnything(error: unknown, c: Context<AppEnv>): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof TwilioError) return toApiError(error);
+  if (error instanceof HTTPException && error.status === 401) {
+    return new ApiError(401, "unauthorized", "Missing or invalid credentials.");
+  }
   if (error instanceof HTTPException && error.status < 500) {
     // Hono's own refusals (e.g. a body it could not parse) carry no field detail.
     return new ApiError(400, "bad_request", "The request could not be read.");

@@ -104,13 +104,13 @@ export class TwilioClient {
   }
 
   /** Every number the master account holds, following Twilio's pages. */
-  async listOwned(): Promise<IncomingPhoneNumber[]> {
+  async listOwned(pageSize = 1000): Promise<IncomingPhoneNumber[]> {
     const numbers: IncomingPhoneNumber[] = [];
     let next: Call | null = {
       operation: "list",
       method: "GET",
       path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
-      query: { PageSize: "1000" },
+      query: { PageSize: String(pageSize) },
     };
     while (next) {
       const page: z.infer<typeof IncomingPhoneNumberPageSchema> = await this.#call(

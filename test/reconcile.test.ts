@@ -1,0 +1,90 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { reconcileTwilioNumbers } from "../src/reconcile";
+import type { PhoneNumber } from "../src/schemas/phone-numbers";
+import { ledgerRows } from "./helpers/ledger";
+import { BASE, expectError, purchase, search, searchAndBuy } from "./helpers/phone-numbers";
+import { twilioStandin } from "./helpers/standin";
+import { call, createWorkspace } from "./helpers/workspaces";
+
+const HOUR = 60 * 60 * 1000;
+
+describe("reconciliation of the master Twilio account against D1", () => {
+  it("reports orphans and lost records, and fixes them with --fix", async () => {
+    await twilioStandin.reset();
+    const ws = await createWorkspace({ purchasedNumberLimit: 2 });
+    const kept = await searchAndBuy(ws, "601", { index: 0 });
+    const lost = await searchAndBuy(ws, "601", { index: 1 });
+    // An orphan: bought at Twilio with no record. Lost: Twilio no longer has a recorded number.
+    const orphan = await twilioStandin.buyDirectly("+16015550199");
+    const lostSid = (await twilioStandin.numbers()).find((n) => n.phone_number === lost.e164)?.sid;
+    await env.TWILIO_STANDIN?.fetch(
+      `https://api.twilio.com/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers/${lostSid}.json`,
+      {
+        method: "DELETE",
+        headers: {
+          authorization: `Basic ${btoa(`${env.TWILIO_ACCOUNT_SID}:${env.TWILIO_AUTH_TOKEN}`)}`,
+        },
+      },
+    );
+
+    const report = await reconcileTwilioNumbers(env, { fix: false });
+    expect(report.twilio_numbers).toBe(2);
+    expect(report.orphans).toEqual([
+      expect.objectContaining({ sid: orphan.sid, e164: "+16015550199", action: "none" }),
+    ]);
+    expect(report.lost).toEqual([
+      expect.objectContaining({ id: lost.id, workspace_id: ws.id, action: "none" }),
+    ]);
+    // A report alone changes nothing.
+    expect((await twilioStandin.numbers()).map((n) => n.phone_number)).toContain("+16015550199");
+
+    // A young orphan may be a purchase still being recorded: --fix keeps it.
+    const young = await reconcileTwilioNumbers(env, { fix: true });
+    expect(young.orphans[0]?.action).toBe("kept_recent");
+    expect(young.lost[0]?.action).toBe("marked_released");
+    expect((await call(`${BASE}/${lost.id}`, { key: ws.key })).status).toBe(404);
+    expect((await ledgerRows(ws)).map((r) => r.id)).toEqual([kept.id]);
+    // The lost number no longer counts against the cap of 2.
+    const [another] = await search(ws, "area_code=602");
+    expect((await purchase(ws, { e164: another?.e164 })).status).toBe(201);
+
+    const later = await reconcileTwilioNumbers(env, { fix: true, now: Date.now() + 2 * HOUR });
+    expect(later.orphans).toEqual([
+      expect.objectContaining({ sid: orphan.sid, action: "released" }),
+    ]);
+    expect((await twilioStandin.numbers()).map((n) => n.phone_number)).not.toContain(
+      "+16015550199",
+    );
+    const clean = await reconcileTwilioNumbers(env, { fix: false });
+    expect(clean.orphans).toEqual([]);
+    expect(clean.lost).toEqual([]);
+    const list = await (await call(BASE, { key: ws.key })).json<{ numbers: PhoneNumber[] }>();
+    expect(list.numbers.map((n) => n.id)).toContain(kept.id);
+  });
+
+  it("follows Twilio's pages", async () => {
+    await twilioStandin.reset();
+    for (let i = 0; i < 7; i++) await twilioStandin.buyDirectly(`+1603555010${i}`);
+    await twilioStandin.clearRequests();
+    const report = await reconcileTwilioNumbers(env, { fix: false, pageSize: 3 });
+    expect(report.orphans).toHaveLength(7);
+    const pages = (await twilioStandin.requests()).filter((r) => r.method === "GET");
+    expect(pages).toHaveLength(3);
+  });
+
+  it("serves POST /internal/reconcile only with the admin token", async () => {
+    await expectError(await call("/internal/reconcile", { method: "POST" }), 401, "unauthorized");
+    await expectError(
+      await call("/internal/reconcile", { method: "POST", key: "wrong" }),
+      401,
+      "unauthorized",
+    );
+    const response = await call("/internal/reconcile", {
+      method: "POST",
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ fix: false, orphans: expect.any(Array) });
+  });
+});
