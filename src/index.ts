@@ -3,8 +3,10 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import type { AppEnv } from "./app-env";
+import type { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
 import { ApiError } from "./errors";
 import { renderError } from "./http/errors";
+import { type IoCounter, ioCountersEnabled, withIoCounting } from "./io-counters";
 import { log } from "./log";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
@@ -28,6 +30,20 @@ app.use(async (c, next) => {
     status: c.res.status,
     duration_ms: Date.now() - started,
   });
+});
+
+// Benchmark instrumentation (off unless IO_COUNTERS=1): D1 round trips and Durable Object calls,
+// including the D1 round trips the object makes, in an X-IO-Counts header.
+app.use(async (c, next) => {
+  if (!ioCountersEnabled(c.env)) return next();
+  const counter: IoCounter = { d1: 0, objectCalls: 0, objects: [] };
+  c.env = withIoCounting(c.env, counter);
+  await next();
+  let d1 = counter.d1;
+  for (const stub of counter.objects) {
+    d1 += await (stub as DurableObjectStub<WorkspaceNumbers>).takeIoCount();
+  }
+  c.res.headers.set("X-IO-Counts", `d1=${d1}; do=${counter.objectCalls}`);
 });
 
 app.use(
