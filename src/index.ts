@@ -1,10 +1,10 @@
-import { Hono } from "hono";
-import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "./app-env";
 import type { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
 import { ApiError } from "./errors";
+import { allowedMethodsOf } from "./http/allowed-methods";
 import { renderError } from "./http/errors";
 import { type IoCounter, ioCountersEnabled, withIoCounting } from "./io-counters";
 import { log } from "./log";
@@ -46,21 +46,21 @@ app.use(async (c, next) => {
   c.res.headers.set("X-IO-Counts", `d1=${d1}; do=${counter.objectCalls}`);
 });
 
-app.use(
-  methodNotAllowed({
-    app,
-    onMethodNotAllowed: (c, methods) => {
-      c.header("Allow", methods.join(", "));
-      throw new ApiError(405, "method_not_allowed", `Use ${methods.join(", ")} on this path.`);
-    },
-  }),
-);
-
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
 app.route("/internal", internal);
 
-// Rendered, not thrown, so that methodNotAllowed can still turn it into a 405.
-app.notFound((c) => renderError(new ApiError(404, "not_found", "No such route."), c));
+const allowedMethods = allowedMethodsOf(app.routes);
+app.notFound((c) => {
+  const allowed = allowedMethods(c.req.path);
+  if (allowed.length === 0) {
+    return renderError(new ApiError(404, "not_found", "No such route."), c);
+  }
+  c.header("Allow", allowed.join(", "));
+  return renderError(
+    new ApiError(405, "method_not_allowed", `Use ${allowed.join(", ")} on this path.`),
+    c,
+  );
+});
 app.onError(renderError);
 
 /** For typed clients: `hc<AppType>(baseUrl)` from `hono/client`. */

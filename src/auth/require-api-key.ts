@@ -1,4 +1,4 @@
-import { factory } from "../app-env";
+import { appMiddleware } from "../app-env";
 import { findCaller } from "../db/api-keys";
 import { unauthorized } from "../errors";
 import { hashApiKey, isWellFormedApiKey } from "./api-keys";
@@ -10,7 +10,7 @@ export function bearerApiKey(header: string | undefined): string | null {
   return key && isWellFormedApiKey(key) ? key : null;
 }
 
-export const requireApiKey = factory.createMiddleware(async (c, next) => {
+export const requireApiKey = appMiddleware(async (c, next) => {
   const key = bearerApiKey(c.req.header("Authorization"));
   if (!key) throw unauthorized();
   const caller = await findCaller(c.env.DB, await hashApiKey(key));

@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { factory } from "../app-env";
+import { appMiddleware } from "../app-env";
 import { ApiError } from "../errors";
 
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -19,7 +19,7 @@ const tooLarge = bodyLimit({
  * Bodies must be JSON objects, declared as such, and small. Parsed once here so that a body
  * that is not JSON is a 400 `bad_request` rather than a validation error about its fields.
  */
-export const jsonBody = factory.createMiddleware(async (c, next) => {
+export const jsonBody = appMiddleware(async (c, next) => {
   const type = c.req.header("Content-Type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
     throw new ApiError(415, "unsupported_media_type", "Send the body as application/json.");

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import type { AppEnv } from "../app-env";
 import { requireApiKey } from "../auth/require-api-key";
 import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioConfig } from "../config";

@@ -1,0 +1,9 @@
+// One fresh evaluation (bench/lib/eval.mjs): warms Node's ESM loader on an empty module, then
+// times the import (parse, compile, link, top-level evaluation) of the bundle it is given.
+import { pathToFileURL } from "node:url";
+
+const [bundle, warmup] = process.argv.slice(2);
+await import(pathToFileURL(warmup).href);
+const started = performance.now();
+await import(pathToFileURL(bundle).href);
+process.stdout.write(JSON.stringify({ ms: performance.now() - started }));

@@ -1,0 +1,100 @@
+// A small keep-alive HTTP client for 127.0.0.1, and a driver that runs a fixed list of
+// requests with bounded concurrency, timing each one with performance.now() (sub-millisecond).
+import http from "node:http";
+
+export function createClient(baseUrl, maxSockets = 64) {
+  const base = new URL(baseUrl);
+  if (base.hostname !== "127.0.0.1") throw new Error(`refusing non-loopback target ${baseUrl}`);
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  return {
+    baseUrl: base.href,
+    /** @returns {Promise<{status:number, headers:object, text:string, ms:number}>} */
+    request({ method = "GET", path, headers = {}, body, timeoutMs = 30_000 }) {
+      return new Promise((resolve, reject) => {
+        const allHeaders = { ...headers };
+        let data;
+        if (body !== undefined) {
+          data = typeof body === "string" ? body : JSON.stringify(body);
+          allHeaders["content-type"] ??= "application/json";
+          allHeaders["content-length"] = Buffer.byteLength(data);
+        }
+        const started = performance.now();
+        const req = http.request(
+          { host: base.hostname, port: base.port, method, path, headers: allHeaders, agent },
+          (res) => {
+            const chunks = [];
+            res.on("data", (chunk) => chunks.push(chunk));
+            res.on("error", reject);
+            res.on("end", () =>
+              resolve({
+                status: res.statusCode,
+                headers: res.headers,
+                text: Buffer.concat(chunks).toString("utf8"),
+                ms: performance.now() - started,
+              }),
+            );
+          },
+        );
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
+        req.on("error", reject);
+        req.end(data);
+      });
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
+
+/** Nearest-rank percentile of an array of numbers (q in 0..1). */
+export function percentile(values, q) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1];
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Sends every request of `requests` once, `concurrency` at a time, and reports throughput
+ * and latency of the ones answered with `expectStatus`.
+ */
+export async function runOnce(client, requests, concurrency, expectStatus) {
+  const latencies = [];
+  const failures = [];
+  let next = 0;
+  const started = performance.now();
+  async function worker() {
+    for (;;) {
+      const i = next++;
+      if (i >= requests.length) return;
+      try {
+        const res = await client.request(requests[i]);
+        if (res.status === expectStatus) latencies.push(res.ms);
+        else failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  return summarize(latencies, failures, seconds);
+}
+
+export function summarize(latencies, failures, seconds) {
+  return {
+    ok: latencies.length,
+    failed: failures.length,
+    failures: failures.slice(0, 5),
+    seconds,
+    rps: latencies.length / seconds,
+    p50_ms: percentile(latencies, 0.5),
+    p99_ms: percentile(latencies, 0.99),
+  };
+}

@@ -1,0 +1,123 @@
+// The Workers under test, each in its own Miniflare (workerd) on 127.0.0.1 and an ephemeral
+// port, with in-memory storage (Miniflare's own temp folder, removed on dispose): never the
+// dev database in .wrangler/state.
+import path from "node:path";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+/** Every Miniflare started and not yet disposed, so an interrupted run can stop them. */
+const live = new Set();
+
+/** The last lines the Workers logged at warn or error, for diagnosing a failed phase. */
+export const workerLogTail = [];
+
+function sharedOptions() {
+  return {
+    host: "127.0.0.1",
+    port: 0,
+    telemetry: { enabled: false },
+    // One structured line per request is part of what the API costs, so the Workers keep
+    // logging; the lines are dropped here instead of printed.
+    handleStructuredLogs: (entry) => {
+      if (entry.level === "warn" || entry.level === "error") {
+        workerLogTail.push(String(entry.message).slice(0, 400));
+        if (workerLogTail.length > 20) workerLogTail.shift();
+      }
+    },
+  };
+}
+
+/** Bindings, storage and compatibility settings of a wrangler config (no --env: its top level). */
+function fromWranglerConfig(configPath) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
+  return {
+    compatibilityDate: workerOptions.compatibilityDate,
+    compatibilityFlags: workerOptions.compatibilityFlags ?? [],
+    bindings: workerOptions.bindings ?? {},
+    d1Databases: workerOptions.d1Databases ?? {},
+    durableObjects: workerOptions.durableObjects ?? {},
+    serviceBindings: workerOptions.serviceBindings ?? {},
+  };
+}
+
+/** An ES module bundle; module names are relative to its folder, which lies outside the repo. */
+function source(script) {
+  return { modules: true, scriptPath: script, rootPath: path.dirname(script) };
+}
+
+async function start(workers) {
+  const mf = new Miniflare(convertV4MiniflareOptions({ ...sharedOptions(), workers }));
+  live.add(mf);
+  try {
+    const url = await mf.ready;
+    return { mf, url: url.href.replace(/\/$/, "") };
+  } catch (error) {
+    await stop(mf);
+    throw error;
+  }
+}
+
+export async function stop(mf) {
+  if (!mf || !live.has(mf)) return;
+  live.delete(mf);
+  await mf.dispose();
+}
+
+export async function stopAll() {
+  await Promise.allSettled([...live].map((mf) => stop(mf)));
+}
+
+export function startHello(root, script) {
+  const config = fromWranglerConfig(path.join(root, "bench", "hello", "wrangler.toml"));
+  return start([{ name: "bench-hello", ...source(script), ...config }]);
+}
+
+function standinWorker(root, script) {
+  const config = fromWranglerConfig(path.join(root, "test", "twilio-standin", "wrangler.toml"));
+  return { name: "twilio-standin", ...source(script), ...config };
+}
+
+/**
+ * The API with its D1, its Durable Object and the stand-in bound as TWILIO_STANDIN, with the
+ * vars of wrangler.toml's top level; `ioCounters` adds IO_COUNTERS="1" (X-IO-Counts).
+ */
+export function startApi(root, script, standinScript, { ioCounters }) {
+  const config = fromWranglerConfig(path.join(root, "wrangler.toml"));
+  const bindings = { ...config.bindings };
+  if (ioCounters) bindings.IO_COUNTERS = "1";
+  return start([
+    { name: "phone-numbers", ...source(script), ...config, bindings },
+    standinWorker(root, standinScript),
+  ]);
+}
+
+/** The stand-in alone, reached over HTTP like the API, to measure its own latency. */
+export function startStandin(root, standinScript) {
+  return start([standinWorker(root, standinScript)]);
+}
+
+/** The stand-in's control API (/__standin/*) through Miniflare, whichever instance it runs in. */
+export async function standinControl(mf) {
+  const worker = await mf.getWorker("twilio-standin");
+  async function control(method, route, body) {
+    const res = await worker.fetch(`http://standin.local/__standin/${route}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`stand-in ${method} ${route}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  }
+  return {
+    reset: () => control("POST", "reset"),
+    clearRequests: () => control("DELETE", "requests"),
+    clearFaults: () => control("DELETE", "faults"),
+    /** Every Twilio call waits `ms` before it is performed (0: no wait). */
+    async setLatency(ms) {
+      await control("DELETE", "faults");
+      if (ms > 0)
+        await control("POST", "faults", { operation: "any", kind: "delay", delay_ms: ms });
+    },
+  };
+}
