@@ -46,6 +46,10 @@ app.use(async (c, next) => {
   c.res.headers.set("X-IO-Counts", `d1=${d1}; do=${counter.objectCalls}`);
 });
 
+// In production the asset is served before the Worker runs; this route serves it when the
+// Worker is called directly (tests, service bindings).
+app.get("/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
+
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
 app.route("/internal", internal);
 

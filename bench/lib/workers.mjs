@@ -72,6 +72,32 @@ export function startHello(root, script) {
   return start([{ name: "bench-hello", ...source(script), ...config }]);
 }
 
+/**
+ * A reference Worker with no framework: GET /?n=N makes N sequential D1 round trips
+ * (`SELECT ?`), so a route's throughput can be set against what its D1 round trips alone
+ * cost on this machine's local D1.
+ */
+export function startD1Floor(root) {
+  const { compatibilityDate } = fromWranglerConfig(path.join(root, "wrangler.toml"));
+  const script = `export default {
+    async fetch(request, env) {
+      const n = Number(new URL(request.url).searchParams.get("n") ?? "0");
+      let row = null;
+      for (let i = 0; i < n; i++) row = await env.DB.prepare("SELECT ? AS i").bind(i).first();
+      return new Response(JSON.stringify(row), { headers: { "content-type": "application/json" } });
+    },
+  };`;
+  return start([
+    {
+      name: "bench-d1-floor",
+      modules: true,
+      script,
+      compatibilityDate,
+      d1Databases: { DB: "bench-d1-floor" },
+    },
+  ]);
+}
+
 function standinWorker(root, script) {
   const config = fromWranglerConfig(path.join(root, "test", "twilio-standin", "wrangler.toml"));
   return { name: "twilio-standin", ...source(script), ...config };

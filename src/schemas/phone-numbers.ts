@@ -73,7 +73,7 @@ export const SearchAvailablePhoneNumbersQuerySchema = z.object({
       z.string().check(z.regex(/^[0-9]{1,6}$/, "must be a whole number from 1 to 50")),
       z.pipe(
         z.transform((value: string) => Number(value)),
-        z.number().check(z.minimum(1, "must be a whole number from 1 to 50")),
+        z.int().check(z.minimum(1, "must be a whole number from 1 to 50")),
       ),
     ),
     20,
@@ -93,6 +93,9 @@ export const UpdatePhoneNumberRequestSchema = z.strictObject({
   clear_agent_id: z.optional(z.boolean({ error: "must be true or false" })),
 });
 export type UpdatePhoneNumberRequest = z.infer<typeof UpdatePhoneNumberRequestSchema>;
+
+/** Path parameter of /v1/agents/phone-numbers/{id}; anything else is a 404. */
+export const PhoneNumberIdSchema = z.string().check(z.regex(idPattern("phone")));
 
 /** Fields a PATCH may name only to be told they cannot change. */
 export const IMMUTABLE_FIELDS = ["e164", "source"] as const;

@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { generateApiKey, hashApiKey } from "../../src/auth/api-keys";
 import { newId } from "../../src/ids";
+import { problemsWithResponse } from "./our-openapi";
 
 export type TestWorkspace = { id: string; key: string; keyId: string; trunkId: string | null };
 
@@ -42,8 +44,11 @@ type CallOptions = {
   headers?: Record<string, string>;
 };
 
-/** One HTTP request to the Worker under test, as a client would send it. */
-export function call(path: string, options: CallOptions = {}): Promise<Response> {
+/**
+ * One HTTP request to the Worker under test, as a client would send it. Every response is
+ * checked against our own OpenAPI document, so no route can return a shape it does not describe.
+ */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization ??= `Bearer ${options.key}`;
   let body = options.body;
@@ -51,7 +56,13 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
     headers["content-type"] ??= "application/json";
     body = JSON.stringify(options.json);
   }
-  return exports.default.fetch(
-    new Request(`http://localhost${path}`, { method: options.method ?? "GET", headers, body }),
-  );
+  const request = new Request(`http://localhost${path}`, {
+    method: options.method ?? "GET",
+    headers,
+    body,
+  });
+  const response = await exports.default.fetch(request);
+  const text = await response.clone().text();
+  expect(problemsWithResponse(request.method, request.url, response.status, text)).toEqual([]);
+  return response;
 }

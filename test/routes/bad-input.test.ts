@@ -84,7 +84,8 @@ const contentType = fc.oneof(
   headerValue,
 );
 
-describe("random input to every route", () => {
+// Thousands of requests: give the properties time on a loaded 2-core machine.
+describe("random input to every route", { timeout: 120_000 }, () => {
   beforeAll(async () => {
     ws = await createWorkspace({ purchasedNumberLimit: 5 });
     await createAgent(ws.id);

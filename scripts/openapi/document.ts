@@ -1,0 +1,273 @@
+// The OpenAPI 3.1 document of the API, built from the zod schemas in src/schemas (the only
+// definition of the API's shapes). Run by `npm run openapi`, which writes public/openapi.json;
+// the Worker serves that file as a static asset, so no schema converter ships in the bundle.
+import * as z from "zod/mini";
+import { ErrorCodeSchema, ErrorSchema } from "../../src/schemas/errors";
+import {
+  AvailablePhoneNumberSchema,
+  ListPhoneNumbersResponseSchema,
+  PhoneNumberCapabilitySchema,
+  PhoneNumberIdSchema,
+  PhoneNumberSchema,
+  PhoneNumberSourceSchema,
+  PurchasePhoneNumberRequestSchema,
+  SearchAvailablePhoneNumbersQuerySchema,
+  SearchAvailablePhoneNumbersResponseSchema,
+  UpdatePhoneNumberRequestSchema,
+} from "../../src/schemas/phone-numbers";
+
+type Json = Record<string, unknown>;
+type Meta = { id: string; description?: string };
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+
+function components(registry: z.core.$ZodRegistry<Meta>, io: "input" | "output"): Json {
+  const { schemas } = z.toJSONSchema(registry, {
+    io,
+    target: "draft-2020-12",
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, Json> };
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return schemas;
+}
+
+function outputs(): Json {
+  const registry = z.registry<Meta>();
+  registry.add(ErrorCodeSchema, {
+    id: "ErrorCode",
+    description: "Stable machine-readable error code. Additive only.",
+  });
+  registry.add(ErrorSchema, {
+    id: "Error",
+    description: "Standard error envelope returned on every non-2xx response.",
+  });
+  registry.add(PhoneNumberSourceSchema, { id: "PhoneNumberSource" });
+  registry.add(PhoneNumberCapabilitySchema, { id: "PhoneNumberCapability" });
+  registry.add(PhoneNumberSchema, {
+    id: "PhoneNumber",
+    description: "A phone number in the workspace. Optional fields are null when empty.",
+  });
+  registry.add(ListPhoneNumbersResponseSchema, { id: "ListPhoneNumbersResponse" });
+  registry.add(AvailablePhoneNumberSchema, {
+    id: "AvailablePhoneNumber",
+    description: "One hit of a search. The number is not held.",
+  });
+  registry.add(SearchAvailablePhoneNumbersResponseSchema, {
+    id: "SearchAvailablePhoneNumbersResponse",
+  });
+  return components(registry, "output");
+}
+
+function inputs(): Json {
+  const registry = z.registry<Meta>();
+  registry.add(PurchasePhoneNumberRequestSchema, {
+    id: "PurchasePhoneNumberRequest",
+    description: "e164 must come from a search by this workspace in the last 15 minutes.",
+  });
+  registry.add(UpdatePhoneNumberRequestSchema, {
+    id: "UpdatePhoneNumberRequest",
+    description:
+      'label "" clears the label; agent_id null or clear_agent_id true unbinds (the flag wins).',
+  });
+  return components(registry, "input");
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: "The request was malformed or failed validation (`validation_failed` names each field in `fields`).",
+  401: "The API key is missing, malformed, unknown or revoked.",
+  404: "No such phone number in the caller's workspace.",
+  409: "The Idempotency-Key was used with another request, or is still in flight (Retry-After).",
+  413: "The body is larger than 16 KiB.",
+  415: "The body is not application/json.",
+  422: "Semantically refused: an agent not in the workspace (`not_found`) or a cap (`conflict`).",
+  500: "An unexpected error; the response reveals nothing.",
+  503: "Twilio is unavailable (Retry-After) or purchasing is not configured.",
+};
+
+const requestIdHeader = {
+  "X-Request-ID": {
+    description: "The request's id: the client's own X-Request-ID if sane, else a new one.",
+    schema: { type: "string" },
+  },
+};
+
+function errors(...statuses: number[]): Json {
+  const responses: Json = {};
+  for (const status of statuses) {
+    const headers: Json = { ...requestIdHeader };
+    if (status === 503 || status === 409) {
+      headers["Retry-After"] = {
+        description: "Seconds to wait before retrying.",
+        schema: { type: "integer" },
+      };
+    }
+    responses[status] = {
+      description: ERROR_DESCRIPTIONS[status],
+      headers,
+      content: { "application/json": { schema: ref("Error") } },
+    };
+  }
+  return responses;
+}
+
+function ok(status: number, description: string, schema?: string, replayable = false): Json {
+  const headers: Json = { ...requestIdHeader };
+  if (replayable) {
+    headers["Idempotent-Replayed"] = {
+      description:
+        "`true` when this is the stored response of an earlier request with the same key.",
+      schema: { type: "string", enum: ["true"] },
+    };
+  }
+  return {
+    [status]: {
+      description,
+      headers,
+      ...(schema ? { content: { "application/json": { schema: ref(schema) } } } : {}),
+    },
+  };
+}
+
+const idempotencyKey = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: "Makes the request safe to retry: 1-255 printable ASCII characters, kept 24 hours.",
+  schema: { type: "string", minLength: 1, maxLength: 255 },
+};
+
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "`phone_` followed by a 26-character ULID. Anything else is a 404.",
+  schema: z.toJSONSchema(PhoneNumberIdSchema, { target: "draft-2020-12" }),
+};
+
+function queryParameters(): Json[] {
+  const schema = z.toJSONSchema(SearchAvailablePhoneNumbersQuerySchema, {
+    io: "output",
+    target: "draft-2020-12",
+  }) as { properties: Record<string, Json> };
+  const descriptions: Record<string, string> = {
+    country: 'ISO-3166 alpha-2 country code; only "US" is supported.',
+    area_code: "Three-digit NPA to narrow the search to.",
+    limit: "Max results to return. Values above 50 are served as 50.",
+  };
+  return Object.entries(schema.properties).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: false,
+    description: descriptions[name],
+    schema: property,
+  }));
+}
+
+function body(schema: string): Json {
+  return { required: true, content: { "application/json": { schema: ref(schema) } } };
+}
+
+export function buildOpenApiDocument(): Json {
+  const itemErrors = [401, 404, 500];
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Phone numbers API",
+      version: "1.0.0",
+      description:
+        "Search the carrier's inventory, buy a number on the platform's master Twilio account, bind it to an agent, change it and release it.",
+    },
+    servers: [{ url: "http://localhost:8787", description: "npm run dev" }],
+    security: [{ bearerAuth: [] }],
+    paths: {
+      "/openapi.json": {
+        get: {
+          operationId: "openapi",
+          summary: "This document",
+          security: [],
+          responses: { 200: { description: "The OpenAPI document." } },
+        },
+      },
+      "/v1/agents/phone-numbers": {
+        get: {
+          operationId: "list",
+          summary: "List Phone Numbers",
+          description: "The workspace's phone numbers, newest first, at most 100.",
+          responses: {
+            ...ok(200, "The phone numbers of the workspace.", "ListPhoneNumbersResponse"),
+            ...errors(401, 500),
+          },
+        },
+      },
+      "/v1/agents/phone-numbers/available": {
+        get: {
+          operationId: "search-available",
+          summary: "Search Available Phone Numbers",
+          description:
+            "Searches Twilio for voice-enabled US local numbers. The numbers returned may be bought by this workspace for the next 15 minutes.",
+          parameters: queryParameters(),
+          responses: {
+            ...ok(200, "Available numbers (may be empty).", "SearchAvailablePhoneNumbersResponse"),
+            ...errors(400, 401, 500, 503),
+          },
+        },
+      },
+      "/v1/agents/phone-numbers/purchase": {
+        post: {
+          operationId: "purchase",
+          summary: "Purchase Phone Number",
+          description:
+            "Buys the number on the master Twilio account, wired for inbound and outbound calls. Caps: the workspace's purchased-number limit (default 3) and 100 numbers of any source.",
+          parameters: [idempotencyKey],
+          requestBody: body("PurchasePhoneNumberRequest"),
+          responses: {
+            ...ok(201, "The purchased phone number.", "PhoneNumber", true),
+            ...errors(400, 401, 409, 413, 415, 422, 500, 503),
+          },
+        },
+      },
+      "/v1/agents/phone-numbers/{id}": {
+        parameters: [idParameter],
+        get: {
+          operationId: "get",
+          summary: "Get Phone Number",
+          responses: { ...ok(200, "The phone number.", "PhoneNumber"), ...errors(...itemErrors) },
+        },
+        patch: {
+          operationId: "update",
+          summary: "Update Phone Number",
+          description: "Only label and agent_id change; e164 and source are immutable (400).",
+          requestBody: body("UpdatePhoneNumberRequest"),
+          responses: {
+            ...ok(200, "The updated phone number.", "PhoneNumber"),
+            ...errors(400, 401, 404, 413, 415, 422, 500),
+          },
+        },
+        delete: {
+          operationId: "delete",
+          summary: "Delete Phone Number",
+          description:
+            "Releases the number (at Twilio, for purchased numbers). A number Twilio no longer has counts as released.",
+          parameters: [idempotencyKey],
+          responses: {
+            ...ok(204, "Released.", undefined, true),
+            ...errors(400, 401, 404, 409, 500, 503),
+          },
+        },
+      },
+    },
+    components: {
+      schemas: { ...outputs(), ...inputs() },
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "Your API key with the Bearer prefix: `Authorization: Bearer sk_...`.",
+        },
+      },
+    },
+  };
+}
