@@ -44,7 +44,7 @@ export async function reconcileTwilioNumbers(
   options: { fix: boolean; now?: number; pageSize?: number },
 ): Promise<ReconcileReport> {
   const now = options.now ?? Date.now();
-  const twilio = TwilioClient.fromConfig(twilioConfig(env));
+  const twilio = TwilioClient.fromConfig(twilioConfig(env), { by: "reconcile" });
   const [owned, { results: rows }] = await Promise.all([
     twilio.listOwned(options.pageSize),
     env.DB.prepare(

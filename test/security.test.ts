@@ -73,6 +73,36 @@ describe("secrets", () => {
   });
 });
 
+describe("events an operator can alert on", () => {
+  it("logs Twilio calls and purchases with the request id, workspace and number", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=664");
+    const response = await purchase(ws, { e164: found?.e164 }, { "x-request-id": "buy-664" });
+    expect(response.status).toBe(201);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        level: "info",
+        event: "twilio_call",
+        request_id: "buy-664",
+        workspace_id: ws.id,
+        operation: "purchase",
+        twilio_status: 201,
+        duration_ms: expect.any(Number),
+      }),
+    );
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        event: "number_purchased",
+        request_id: "buy-664",
+        workspace_id: ws.id,
+        e164: found?.e164,
+        twilio_sid: expect.stringMatching(/^PN/),
+      }),
+    );
+  });
+});
+
 describe("another workspace's idempotency key", () => {
   it("is invisible: the same key in two workspaces makes two purchases", async () => {
     const a = await createWorkspace();

@@ -12,7 +12,7 @@ import {
 import { ApiError, agentNotFound, type Failure, phoneNumberNotFound } from "../errors";
 import { newId } from "../ids";
 import { countingD1, ioCountersEnabled } from "../io-counters";
-import { log } from "../log";
+import { type LogFields, log } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { TwilioClient } from "../twilio/client";
 import { TwilioError, toApiError } from "../twilio/errors";
@@ -37,6 +37,7 @@ export type PurchaseInput = {
   trunkId: string | null;
   purchasedNumberLimit: number;
   idempotency: Idempotency | null;
+  requestId: string;
 };
 
 export type PurchaseOutcome =
@@ -47,6 +48,7 @@ export type ReleaseInput = {
   workspaceId: string;
   id: string;
   idempotency: Idempotency | null;
+  requestId: string;
 };
 
 export type ReleaseOutcome = { ok: true; status: 204; replayed: boolean } | Failure;
@@ -138,7 +140,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     if (input.idempotency) {
       const prior = this.#idempotencyRow(input.idempotency.key);
       if (prior) {
-        const resumed = await this.#resume(prior, input.idempotency.requestHash);
+        const resumed = await this.#resume(prior, input.idempotency.requestHash, input.requestId);
         if (resumed) return resumed as PurchaseOutcome;
       }
     }
@@ -217,7 +219,12 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     if (refusal) return refusal;
 
     await this.#armAlarm();
-    return this.#drive(id, "request", input.purchasedNumberLimit) as Promise<PurchaseOutcome>;
+    return this.#drive(
+      id,
+      "request",
+      input.requestId,
+      input.purchasedNumberLimit,
+    ) as Promise<PurchaseOutcome>;
   }
 
   async release(input: ReleaseInput): Promise<ReleaseOutcome> {
@@ -225,7 +232,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     if (input.idempotency) {
       const prior = this.#idempotencyRow(input.idempotency.key);
       if (prior) {
-        const resumed = await this.#resume(prior, input.idempotency.requestHash);
+        const resumed = await this.#resume(prior, input.idempotency.requestHash, input.requestId);
         if (resumed) return resumed as ReleaseOutcome;
       }
     }
@@ -270,7 +277,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       if (input.idempotency) this.#rememberKey(input.idempotency, id, now);
     });
     await this.#armAlarm();
-    return this.#drive(id, "request") as Promise<ReleaseOutcome>;
+    return this.#drive(id, "request", input.requestId) as Promise<ReleaseOutcome>;
   }
 
   /** Finishes whatever requests left unfinished, then re-arms only while work remains. */
@@ -293,7 +300,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         continue;
       }
       try {
-        await this.#drive(row.id, "alarm");
+        await this.#drive(row.id, "alarm", null);
       } catch (error) {
         log.error("ledger_alarm_failed", { number_id: row.id, error: String(error) });
         this.#scheduleRetry(row.id);
@@ -310,6 +317,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   async #drive(
     id: string,
     by: "request" | "alarm",
+    requestId: string | null,
     purchasedNumberLimit?: number,
   ): Promise<PurchaseOutcome | ReleaseOutcome> {
     this.#inFlight.add(id);
@@ -317,7 +325,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       for (;;) {
         const row = this.#ledgerRow(id);
         if (!row) return phoneNumberNotFound().toFailure();
-        const step = await this.#step(row, by, purchasedNumberLimit);
+        const step = await this.#step(row, by, requestId, purchasedNumberLimit);
         if (step !== "continue") return step;
       }
     } finally {
@@ -329,10 +337,17 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   async #step(
     row: LedgerRow,
     by: "request" | "alarm",
+    requestId: string | null,
     purchasedNumberLimit: number | undefined,
   ): Promise<PurchaseOutcome | ReleaseOutcome | "continue"> {
     const record = recordOf(row);
-    const fields = { workspace_id: record.workspace_id, number_id: row.id, e164: row.e164 };
+    const fields = {
+      request_id: requestId,
+      by,
+      workspace_id: record.workspace_id,
+      number_id: row.id,
+      e164: row.e164,
+    };
     switch (row.state) {
       case "reserved": {
         if (by === "alarm") {
@@ -384,7 +399,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           row.id,
         );
         try {
-          const bought = await this.#twilio().purchase({
+          const bought = await this.#twilio(fields).purchase({
             e164: row.e164,
             friendlyName: record.label,
             trunkSid: twilioConfig(this.env).trunkSid ?? "",
@@ -411,7 +426,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         }
         let owned: Awaited<ReturnType<TwilioClient["findOwned"]>>;
         try {
-          owned = await this.#twilio().findOwned(row.e164);
+          owned = await this.#twilio(fields).findOwned(row.e164);
         } catch (error) {
           this.#scheduleRetry(row.id);
           log.warn("purchase_outcome_unknown", { ...fields, error: String(error) });
@@ -472,7 +487,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       case "releasing": {
         if (row.source === "twilio_purchased" && row.twilio_sid) {
           try {
-            await this.#twilio().release(row.twilio_sid);
+            await this.#twilio(fields).release(row.twilio_sid);
           } catch (error) {
             this.#scheduleRetry(row.id);
             return this.#twilioFailure(row, error, { keep: true });
@@ -573,6 +588,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   async #resume(
     prior: IdempotencyRow,
     requestHash: string,
+    requestId: string,
   ): Promise<PurchaseOutcome | ReleaseOutcome | null> {
     if (prior.request_hash !== requestHash) {
       return new ApiError(
@@ -596,11 +612,11 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       this.#sql.exec("DELETE FROM idempotency_keys WHERE key = ?", prior.key);
       return null;
     }
-    return this.#drive(row.id, "request");
+    return this.#drive(row.id, "request", requestId);
   }
 
-  #twilio(): TwilioClient {
-    return TwilioClient.fromConfig(twilioConfig(this.env));
+  #twilio(logContext: LogFields = {}): TwilioClient {
+    return TwilioClient.fromConfig(twilioConfig(this.env), logContext);
   }
 
   #wasRecentlySearched(e164: string, now: number): boolean {

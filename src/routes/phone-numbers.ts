@@ -79,7 +79,11 @@ export const phoneNumbers = new Hono<AppEnv>()
 
   .get("/available", validate("query", SearchAvailablePhoneNumbersQuerySchema), async (c) => {
     const query = c.req.valid("query");
-    const found = await TwilioClient.fromConfig(twilioConfig(c.env)).searchAvailableLocal({
+    const twilio = TwilioClient.fromConfig(twilioConfig(c.env), {
+      request_id: c.get("requestId"),
+      workspace_id: c.get("caller").workspaceId,
+    });
+    const found = await twilio.searchAvailableLocal({
       areaCode: query.area_code,
       limit: Math.min(query.limit, MAX_SEARCH_LIMIT),
     });
@@ -126,6 +130,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         trunkId: caller.trunkId,
         purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
         idempotency,
+        requestId: c.get("requestId"),
       }),
     );
     if (!outcome.ok) throw ApiError.fromFailure(outcome);
@@ -181,6 +186,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         workspaceId: c.get("caller").workspaceId,
         id,
         idempotency,
+        requestId: c.get("requestId"),
       }),
     );
     if (!outcome.ok) throw ApiError.fromFailure(outcome);

@@ -1,6 +1,6 @@
 import type * as z from "zod/mini";
 import type { TwilioConfig, TwilioCredentials } from "../config";
-import { log } from "../log";
+import { type LogFields, log } from "../log";
 import { TwilioError } from "./errors";
 import {
   type AvailableLocalNumber,
@@ -32,17 +32,21 @@ export class TwilioClient {
   readonly #config: TwilioConfig;
   readonly #authorization: string;
 
-  constructor(config: TwilioConfig, credentials: TwilioCredentials) {
+  readonly #logContext: LogFields;
+
+  /** `logContext` (request id, workspace) is added to the log line of every call. */
+  constructor(config: TwilioConfig, credentials: TwilioCredentials, logContext: LogFields = {}) {
     this.#config = config;
     this.#credentials = credentials;
+    this.#logContext = logContext;
     this.#authorization = `Basic ${btoa(`${credentials.username}:${credentials.password}`)}`;
   }
 
-  static fromConfig(config: TwilioConfig): TwilioClient {
+  static fromConfig(config: TwilioConfig, logContext: LogFields = {}): TwilioClient {
     if (!config.credentials) {
       throw new TwilioError("not_configured", "config", null, null, "Twilio is not configured");
     }
-    return new TwilioClient(config, config.credentials);
+    return new TwilioClient(config, config.credentials, logContext);
   }
 
   get #accountPath() {
@@ -173,6 +177,7 @@ export class TwilioClient {
       retryAfterSeconds?: number,
     ) => {
       log.warn("twilio_call", {
+        ...this.#logContext,
         operation: call.operation,
         twilio_status: status,
         twilio_code: code,
@@ -199,6 +204,7 @@ export class TwilioClient {
 
     if (response.ok) {
       log.info("twilio_call", {
+        ...this.#logContext,
         operation: call.operation,
         twilio_status: response.status,
         duration_ms: Date.now() - started,
