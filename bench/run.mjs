@@ -218,17 +218,18 @@ async function measureIo(built) {
     async function measure(name, status, request) {
       let res;
       for (const attempt of [0, 1]) {
+        workerLogTail.length = 0;
         res = await client.request(request(attempt));
         if (res.status !== status) break;
       }
       if (res.status === status) {
         io[name] = ioCounts(res);
       } else {
-        const logged = workerLogTail.at(-1);
         io[name] = {
           d1_round_trips: null,
           do_calls: null,
-          error: `${res.status} ${res.text.slice(0, 200)}${logged ? `; Worker logged: ${logged}` : ""}`,
+          error: `HTTP ${res.status}: ${res.text.slice(0, 300)}`,
+          worker_logged: workerLogTail.map(loggedError),
         };
       }
       return res;
@@ -263,6 +264,16 @@ async function measureIo(built) {
   } finally {
     client.close();
     await stop(api.mf);
+  }
+}
+
+/** The `error` field of a structured log line, else the line. */
+function loggedError(line) {
+  try {
+    const entry = JSON.parse(line);
+    return entry.error ? `${entry.event}: ${entry.error}` : line;
+  } catch {
+    return line;
   }
 }
 
@@ -622,7 +633,7 @@ function table(r) {
   const ms = (v) => (v === null ? "-" : `${Number(v.toFixed(2))} ms`);
   const io = (x) =>
     x.d1_round_trips === null
-      ? `I/O not measured: ${x.error.slice(0, 40)}...`
+      ? `I/O not measured: ${x.error.slice(0, 8)} (${(x.worker_logged.at(-1) ?? x.error.slice(9)).slice(0, 90)})`
       : `D1 ${x.d1_round_trips}, DO ${x.do_calls}`;
   const atMost = (x, d1) => (x.d1_round_trips !== null && x.d1_round_trips <= d1 ? "pass" : "FAIL");
   const cpu = (x) =>

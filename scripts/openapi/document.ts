@@ -10,11 +10,13 @@ import {
   PhoneNumberIdSchema,
   PhoneNumberSchema,
   PhoneNumberSourceSchema,
+  SearchAvailablePhoneNumbersResponseSchema,
+} from "../../src/schemas/phone-numbers";
+import {
   PurchasePhoneNumberRequestSchema,
   SearchAvailablePhoneNumbersQuerySchema,
-  SearchAvailablePhoneNumbersResponseSchema,
   UpdatePhoneNumberRequestSchema,
-} from "../../src/schemas/phone-numbers";
+} from "../../src/schemas/requests";
 
 type Json = Record<string, unknown>;
 type Meta = { id: string; description?: string };

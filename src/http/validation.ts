@@ -2,7 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type * as z from "zod/mini";
 import { ApiError } from "../errors";
-import { IMMUTABLE_FIELDS } from "../schemas/phone-numbers";
+import { IMMUTABLE_FIELDS } from "../schemas/requests";
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 

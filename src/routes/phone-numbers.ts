@@ -20,13 +20,14 @@ import { jsonBody } from "../http/json-body";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { log } from "../log";
+import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import {
-  type AvailablePhoneNumber,
+  DEFAULT_SEARCH_LIMIT,
   MAX_SEARCH_LIMIT,
   PurchasePhoneNumberRequestSchema,
   SearchAvailablePhoneNumbersQuerySchema,
   UpdatePhoneNumberRequestSchema,
-} from "../schemas/phone-numbers";
+} from "../schemas/requests";
 import { TwilioClient } from "../twilio/client";
 import { TwilioError } from "../twilio/errors";
 import { hasCapability } from "../twilio/resources";
@@ -85,7 +86,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     });
     const found = await twilio.searchAvailableLocal({
       areaCode: query.area_code,
-      limit: Math.min(query.limit, MAX_SEARCH_LIMIT),
+      limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
     });
     const numbers: AvailablePhoneNumber[] = found
       .filter((n) => hasCapability(n.capabilities, "voice"))

@@ -1,14 +1,13 @@
-import type * as z from "zod/mini";
 import type { TwilioConfig, TwilioCredentials } from "../config";
 import { type LogFields, log } from "../log";
 import { TwilioError } from "./errors";
 import {
   type AvailableLocalNumber,
-  AvailableLocalNumberListSchema,
+  AvailableLocalNumberSchema,
   type IncomingPhoneNumber,
-  IncomingPhoneNumberPageSchema,
   IncomingPhoneNumberSchema,
-  TwilioErrorBodySchema,
+  readErrorBody,
+  readPage,
 } from "./resources";
 
 const API_ORIGIN = "https://api.twilio.com";
@@ -59,16 +58,13 @@ export class TwilioClient {
   }): Promise<AvailableLocalNumber[]> {
     const query: Record<string, string> = { VoiceEnabled: "true", PageSize: String(options.limit) };
     if (options.areaCode) query.AreaCode = options.areaCode;
-    const body = await this.#call(
-      {
-        operation: "search",
-        method: "GET",
-        path: `${this.#accountPath}/AvailablePhoneNumbers/US/Local.json`,
-        query,
-      },
-      AvailableLocalNumberListSchema,
-    );
-    return body.available_phone_numbers;
+    const call: Call = {
+      operation: "search",
+      method: "GET",
+      path: `${this.#accountPath}/AvailablePhoneNumbers/US/Local.json`,
+      query,
+    };
+    return (await this.#page(call, "available_phone_numbers", AvailableLocalNumberSchema)).items;
   }
 
   /** Buys the number on the master account, wired to the platform's Elastic SIP trunk. */
@@ -79,7 +75,7 @@ export class TwilioClient {
   }): Promise<IncomingPhoneNumber> {
     const form: Record<string, string> = { PhoneNumber: options.e164, TrunkSid: options.trunkSid };
     if (options.friendlyName) form.FriendlyName = options.friendlyName;
-    return this.#call(
+    return this.#one(
       {
         operation: "purchase",
         method: "POST",
@@ -95,16 +91,14 @@ export class TwilioClient {
    * purchases, so this is how an unknown outcome is settled.
    */
   async findOwned(e164: string): Promise<IncomingPhoneNumber | null> {
-    const page = await this.#call(
-      {
-        operation: "lookup",
-        method: "GET",
-        path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
-        query: { PhoneNumber: e164, PageSize: "20" },
-      },
-      IncomingPhoneNumberPageSchema,
-    );
-    return page.incoming_phone_numbers.find((n) => n.phone_number === e164) ?? null;
+    const call: Call = {
+      operation: "lookup",
+      method: "GET",
+      path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
+      query: { PhoneNumber: e164, PageSize: "20" },
+    };
+    const page = await this.#page(call, "incoming_phone_numbers", IncomingPhoneNumberSchema);
+    return page.items.find((n) => n.phone_number === e164) ?? null;
   }
 
   /** Every number the master account holds, following Twilio's pages. */
@@ -117,12 +111,13 @@ export class TwilioClient {
       query: { PageSize: String(pageSize) },
     };
     while (next) {
-      const page: z.infer<typeof IncomingPhoneNumberPageSchema> = await this.#call(
+      const page: { items: IncomingPhoneNumber[]; nextPageUri: string | null } = await this.#page(
         next,
-        IncomingPhoneNumberPageSchema,
+        "incoming_phone_numbers",
+        IncomingPhoneNumberSchema,
       );
-      numbers.push(...page.incoming_phone_numbers);
-      next = page.next_page_uri ? this.#pageCall(page.next_page_uri) : null;
+      numbers.push(...page.items);
+      next = page.nextPageUri ? this.#pageCall(page.nextPageUri) : null;
     }
     return numbers;
   }
@@ -130,14 +125,11 @@ export class TwilioClient {
   /** Releases the number; a number Twilio no longer has counts as released. */
   async release(sid: string): Promise<void> {
     try {
-      await this.#call(
-        {
-          operation: "release",
-          method: "DELETE",
-          path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
-        },
-        null,
-      );
+      await this.#call({
+        operation: "release",
+        method: "DELETE",
+        path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
+      });
     } catch (error) {
       if (error instanceof TwilioError && error.httpStatus === 404) return;
       throw error;
@@ -154,7 +146,32 @@ export class TwilioClient {
     };
   }
 
-  async #call<T>(call: Call, schema: z.ZodMiniType<T> | null): Promise<T> {
+  /** One resource, read with `schema`. */
+  async #one<T>(call: Call, schema: Parameters<typeof readPage<T>>[2]): Promise<T> {
+    const parsed = schema.safeParse(await this.#call(call));
+    if (!parsed.success) throw this.#unreadable(call);
+    return parsed.data;
+  }
+
+  /** One page of a list resource. */
+  async #page<T>(call: Call, key: string, schema: Parameters<typeof readPage<T>>[2]) {
+    const page = readPage(await this.#call(call), key, schema);
+    if (!page) throw this.#unreadable(call);
+    return page;
+  }
+
+  #unreadable(call: Call): TwilioError {
+    log.warn("twilio_call", {
+      ...this.#logContext,
+      operation: call.operation,
+      outcome: "unreadable",
+    });
+    // The call went through but its reply cannot be read: whether it took effect is unknown.
+    return new TwilioError("unknown", call.operation, 200, null, "unreadable reply");
+  }
+
+  /** Sends the call; resolves with the parsed JSON body of a 2xx reply (undefined if none). */
+  async #call(call: Call): Promise<unknown> {
     const url = new URL(call.path, API_ORIGIN);
     for (const [name, value] of Object.entries(call.query ?? {})) {
       url.searchParams.set(name, value);
@@ -209,15 +226,10 @@ export class TwilioClient {
         twilio_status: response.status,
         duration_ms: Date.now() - started,
       });
-      if (!schema) return undefined as T;
-      const parsed = schema.safeParse(safeJson(text));
-      if (!parsed.success) throw fail("unknown", response.status, null, "unreadable reply");
-      return parsed.data;
+      return text === "" ? undefined : safeJson(text);
     }
 
-    const errorBody = TwilioErrorBodySchema.safeParse(safeJson(text));
-    const code = errorBody.success ? (errorBody.data.code ?? null) : null;
-    const message = errorBody.success ? (errorBody.data.message ?? "") : text.slice(0, 200);
+    const { code, message } = readErrorBody(safeJson(text));
     const status = response.status;
     if (status === 401 || status === 403) {
       throw fail("rejected_credentials", status, code, message);

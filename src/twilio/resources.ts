@@ -1,16 +1,10 @@
 import * as z from "zod/mini";
 
 // The parts of Twilio's resources this service reads. Anything else Twilio sends is ignored,
-// and a reply that lacks these fields is treated as a reply we could not read.
+// and a reply that lacks these fields is treated as a reply we could not read. (Only the
+// cheapest zod/mini schema kinds are used here: each kind adds to the Worker's bundle.)
 
 const nullableString = z.optional(z.nullable(z.string()));
-
-export const TwilioErrorBodySchema = z.object({
-  code: z.optional(z.nullable(z.number())),
-  message: z.optional(z.nullable(z.string())),
-  more_info: nullableString,
-  status: z.optional(z.nullable(z.number())),
-});
 
 export const AvailableLocalNumberSchema = z.object({
   phone_number: z.string(),
@@ -19,13 +13,9 @@ export const AvailableLocalNumberSchema = z.object({
   region: nullableString,
   iso_country: z.string(),
   // Twilio spells these keys `voice`, `SMS`, `MMS` here and lower-case elsewhere.
-  capabilities: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
+  capabilities: z.optional(z.nullable(z.looseObject({}))),
 });
 export type AvailableLocalNumber = z.infer<typeof AvailableLocalNumberSchema>;
-
-export const AvailableLocalNumberListSchema = z.object({
-  available_phone_numbers: z.array(AvailableLocalNumberSchema),
-});
 
 export const IncomingPhoneNumberSchema = z.object({
   sid: z.string(),
@@ -35,10 +25,33 @@ export const IncomingPhoneNumberSchema = z.object({
 });
 export type IncomingPhoneNumber = z.infer<typeof IncomingPhoneNumberSchema>;
 
-export const IncomingPhoneNumberPageSchema = z.object({
-  incoming_phone_numbers: z.array(IncomingPhoneNumberSchema),
-  next_page_uri: nullableString,
-});
+/** A Twilio list page: `items` under `key`, each read with `schema`; null if unreadable. */
+export function readPage<T>(
+  body: unknown,
+  key: string,
+  schema: z.ZodMiniType<T>,
+): { items: T[]; nextPageUri: string | null } | null {
+  if (!body || typeof body !== "object") return null;
+  const raw = (body as Record<string, unknown>)[key];
+  if (!Array.isArray(raw)) return null;
+  const items: T[] = [];
+  for (const item of raw) {
+    const parsed = schema.safeParse(item);
+    if (!parsed.success) return null;
+    items.push(parsed.data);
+  }
+  const next = (body as Record<string, unknown>).next_page_uri;
+  return { items, nextPageUri: typeof next === "string" && next !== "" ? next : null };
+}
+
+/** Twilio's error body `{code, message, more_info, status}`, as far as it can be read. */
+export function readErrorBody(body: unknown): { code: number | null; message: string } {
+  const fields = body && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  return {
+    code: typeof fields.code === "number" ? fields.code : null,
+    message: typeof fields.message === "string" ? fields.message : "",
+  };
+}
 
 /** Twilio's capability flags, read whatever the case of their keys. */
 export function hasCapability(

@@ -1,0 +1,51 @@
+import * as z from "zod/mini";
+import { idPattern } from "../ids";
+
+// Request shapes of /v1/agents/phone-numbers*: what the validation hook checks, and the source
+// of the OpenAPI document's parameters and request bodies.
+
+const e164 = z
+  .string({ error: "must be a string" })
+  .check(z.regex(/^\+[1-9][0-9]{1,14}$/, "must be an E.164 number such as +14155550123"));
+
+const agentId = z
+  .string({ error: "must be a string" })
+  .check(z.regex(idPattern("agent"), "must be an agent id (agent_ followed by 26 characters)"));
+
+// Twilio's FriendlyName holds at most 64 characters and the label is sent as it.
+const label = z
+  .string({ error: "must be a string" })
+  .check(z.maxLength(64, "must be at most 64 characters"));
+
+export const MAX_SEARCH_LIMIT = 50;
+
+export const DEFAULT_SEARCH_LIMIT = 20;
+
+// Query values are strings on the wire; the route applies the defaults (country US, limit 20)
+// and serves any limit above the cap as the cap.
+export const SearchAvailablePhoneNumbersQuerySchema = z.object({
+  country: z.optional(z.string().check(z.regex(/^US$/, "only US is supported"))),
+  area_code: z.optional(
+    z.string().check(z.regex(/^[2-9][0-9]{2}$/, "must be a three-digit US area code")),
+  ),
+  limit: z.optional(
+    z.string().check(z.regex(/^[1-9][0-9]{0,5}$/, "must be a whole number from 1 to 50")),
+  ),
+});
+
+export const PurchasePhoneNumberRequestSchema = z.strictObject({
+  e164,
+  label: z.optional(label),
+  agent_id: z.optional(agentId),
+});
+export type PurchasePhoneNumberRequest = z.infer<typeof PurchasePhoneNumberRequestSchema>;
+
+export const UpdatePhoneNumberRequestSchema = z.strictObject({
+  label: z.optional(label),
+  agent_id: z.optional(z.nullable(agentId)),
+  clear_agent_id: z.optional(z.boolean({ error: "must be true or false" })),
+});
+export type UpdatePhoneNumberRequest = z.infer<typeof UpdatePhoneNumberRequestSchema>;
+
+/** Fields a PATCH may name only to be told they cannot change. */
+export const IMMUTABLE_FIELDS = ["e164", "source"] as const;
