@@ -81,6 +81,8 @@ const SCALE_WORKSPACES = 50;
 /** A workspace holds at most 100 numbers of any source (TOTAL_NUMBER_LIMIT in src/config.ts). */
 const SCALE_MAX_PER_WORKSPACE = 95;
 const SEARCH_PAGE = 50;
+/** A purchase run stops starting requests after this, whatever --purchases says. */
+const PURCHASE_RUN_MAX_SECONDS = 10;
 
 const started = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -391,7 +393,12 @@ async function main() {
   for (const [name, concurrency, requests] of purchaseRuns) {
     progress(`${name}: ${requests.length} purchases, ${concurrency} in flight, fresh workspaces`);
     purchases.push(
-      checkRun(name, await withWorkerdCpu(() => runOnce(client, requests, concurrency, 201))),
+      checkRun(
+        name,
+        await withWorkerdCpu(() =>
+          runOnce(client, requests, concurrency, 201, PURCHASE_RUN_MAX_SECONDS),
+        ),
+      ),
     );
     await standin.clearRequests();
   }
@@ -451,7 +458,9 @@ async function main() {
     standinRuns.push(
       checkRun(
         `stand-in ${name}`,
-        await withWorkerdCpu(() => runOnce(standinClient, requests, concurrency, 201)),
+        await withWorkerdCpu(() =>
+          runOnce(standinClient, requests, concurrency, 201, PURCHASE_RUN_MAX_SECONDS),
+        ),
       ),
     );
     await aloneControl.clearRequests();

@@ -22,15 +22,8 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
 }
 
-const patterns = new Map<IdPrefix, RegExp>();
-
 export function idPattern(prefix: IdPrefix): RegExp {
-  let pattern = patterns.get(prefix);
-  if (!pattern) {
-    pattern = new RegExp(`^${prefix}_${ULID_PATTERN}$`);
-    patterns.set(prefix, pattern);
-  }
-  return pattern;
+  return new RegExp(`^${prefix}_${ULID_PATTERN}$`);
 }
 
 export function isId(prefix: IdPrefix, value: string): boolean {

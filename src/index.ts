@@ -2,11 +2,10 @@ import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "./app-env";
-import type { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
 import { ApiError } from "./errors";
 import { allowedMethodsOf } from "./http/allowed-methods";
 import { renderError } from "./http/errors";
-import { type IoCounter, ioCountersEnabled, withIoCounting } from "./io-counters";
+import { countIo } from "./io-counters";
 import { log } from "./log";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
@@ -32,19 +31,8 @@ app.use(async (c, next) => {
   });
 });
 
-// Benchmark instrumentation (off unless IO_COUNTERS=1): D1 round trips and Durable Object calls,
-// including the D1 round trips the object makes, in an X-IO-Counts header.
-app.use(async (c, next) => {
-  if (!ioCountersEnabled(c.env)) return next();
-  const counter: IoCounter = { d1: 0, objectCalls: 0, objects: [] };
-  c.env = withIoCounting(c.env, counter);
-  await next();
-  let d1 = counter.d1;
-  for (const stub of counter.objects) {
-    d1 += await (stub as DurableObjectStub<WorkspaceNumbers>).takeIoCount();
-  }
-  c.res.headers.set("X-IO-Counts", `d1=${d1}; do=${counter.objectCalls}`);
-});
+// Benchmark instrumentation (compiled out of production, off unless IO_COUNTERS=1).
+if (IO_COUNTERS_BUILD) app.use(countIo);
 
 // In production the asset is served before the Worker runs; this route serves it when the
 // Worker is called directly (tests, service bindings).

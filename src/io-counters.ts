@@ -1,5 +1,14 @@
 // Counts D1 round trips and Durable Object calls per request, for the benchmark only: it is on
-// when the IO_COUNTERS var is "1" (never set in wrangler.toml) and costs one comparison otherwise.
+// when the IO_COUNTERS var is "1" (never set in wrangler.toml), and compiled out of the
+// production bundle: callers test IO_COUNTERS_BUILD (a wrangler `define`) first, so the
+// minifier drops this module when it is false.
+
+import { appMiddleware } from "./app-env";
+import type { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
+
+declare global {
+  const IO_COUNTERS_BUILD: boolean;
+}
 
 export type IoCounter = { d1: number; objectCalls: number; objects: DurableObjectStub[] };
 
@@ -91,3 +100,19 @@ export function withIoCounting(env: Env, counter: IoCounter): Env {
     WORKSPACE_NUMBERS: countingNamespace(env.WORKSPACE_NUMBERS, counter),
   };
 }
+
+/**
+ * Reports D1 round trips and Durable Object calls of the request, including the D1 round trips
+ * the objects made, in an X-IO-Counts header.
+ */
+export const countIo = /* @__PURE__ */ appMiddleware(async (c, next) => {
+  if (!ioCountersEnabled(c.env)) return next();
+  const counter: IoCounter = { d1: 0, objectCalls: 0, objects: [] };
+  c.env = withIoCounting(c.env, counter);
+  await next();
+  let d1 = counter.d1;
+  for (const stub of counter.objects) {
+    d1 += await (stub as DurableObjectStub<WorkspaceNumbers>).takeIoCount();
+  }
+  c.res.headers.set("X-IO-Counts", `d1=${d1}; do=${counter.objectCalls}`);
+});

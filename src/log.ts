@@ -1,5 +1,5 @@
 // One JSON object per line, so Workers Logs can index every field.
-type Level = "debug" | "info" | "warn" | "error";
+type Level = "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
 function write(level: Level, event: string, fields: LogFields) {
@@ -10,7 +10,6 @@ function write(level: Level, event: string, fields: LogFields) {
 }
 
 export const log = {
-  debug: (event: string, fields: LogFields = {}) => write("debug", event, fields),
   info: (event: string, fields: LogFields = {}) => write("info", event, fields),
   warn: (event: string, fields: LogFields = {}) => write("warn", event, fields),
   error: (event: string, fields: LogFields = {}) => write("error", event, fields),

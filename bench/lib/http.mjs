@@ -61,18 +61,19 @@ export function median(values) {
 }
 
 /**
- * Sends every request of `requests` once, `concurrency` at a time, and reports throughput
- * and latency of the ones answered with `expectStatus`.
+ * Sends each request of `requests` once, `concurrency` at a time, and reports throughput and
+ * latency of the ones answered with `expectStatus`. No request starts after `maxSeconds`.
  */
-export async function runOnce(client, requests, concurrency, expectStatus) {
+export async function runOnce(client, requests, concurrency, expectStatus, maxSeconds = 20) {
   const latencies = [];
   const failures = [];
   let next = 0;
   const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
   async function worker() {
     for (;;) {
       const i = next++;
-      if (i >= requests.length) return;
+      if (i >= requests.length || performance.now() >= deadline) return;
       try {
         const res = await client.request(requests[i]);
         if (res.status === expectStatus) latencies.push(res.ms);

@@ -41,34 +41,13 @@ export type IdempotencyRow = {
   created_at: number;
 };
 
+// One statement a line (this string ships in the bundle as written).
 export const LEDGER_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS ledger (
-    id TEXT PRIMARY KEY,
-    e164 TEXT NOT NULL,
-    source TEXT NOT NULL,
-    state TEXT NOT NULL,
-    twilio_sid TEXT,
-    record TEXT NOT NULL,
-    idempotency_key TEXT,
-    started_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL DEFAULT 0,
-    settle_at INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE INDEX IF NOT EXISTS ledger_e164 ON ledger(e164);
-  CREATE INDEX IF NOT EXISTS ledger_pending ON ledger(next_attempt_at) WHERE state != 'active';
-  CREATE TABLE IF NOT EXISTS recent_searches (
-    e164 TEXT PRIMARY KEY,
-    expires_at INTEGER NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS idempotency_keys (
-    key TEXT PRIMARY KEY,
-    request_hash TEXT NOT NULL,
-    number_id TEXT,
-    status INTEGER,
-    body TEXT,
-    created_at INTEGER NOT NULL
-  );
+CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, e164 TEXT NOT NULL, source TEXT NOT NULL, state TEXT NOT NULL, twilio_sid TEXT, record TEXT NOT NULL, idempotency_key TEXT, started_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0, settle_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS ledger_e164 ON ledger(e164);
+CREATE INDEX IF NOT EXISTS ledger_pending ON ledger(next_attempt_at) WHERE state != 'active';
+CREATE TABLE IF NOT EXISTS recent_searches (e164 TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency_keys (key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, number_id TEXT, status INTEGER, body TEXT, created_at INTEGER NOT NULL);
 `;
 
 export function recordOf(row: LedgerRow): NewPhoneNumber {

@@ -66,7 +66,7 @@ const capReached = (cap: "purchased" | "total", purchasedNumberLimit: number) =>
     422,
     "conflict",
     cap === "purchased"
-      ? `This workspace has reached its purchased-number limit of ${purchasedNumberLimit}; release a purchased number first.`
+      ? `This workspace has reached its purchased-number limit of ${purchasedNumberLimit}; release one first.`
       : `This workspace has reached its limit of ${TOTAL_NUMBER_LIMIT} phone numbers of any source; release one first.`,
   ).toFailure();
 
@@ -74,7 +74,7 @@ const stillRunning = () =>
   new ApiError(
     409,
     "conflict",
-    "A request with this Idempotency-Key is still being processed; retry shortly.",
+    "A request with this Idempotency-Key is still running; retry shortly.",
     { retryAfterSeconds: 1 },
   ).toFailure();
 
@@ -93,7 +93,12 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     const io = { d1: 0 };
-    super(ctx, ioCountersEnabled(env) ? { ...env, DB: countingD1(env.DB, () => io.d1++) } : env);
+    super(
+      ctx,
+      IO_COUNTERS_BUILD && ioCountersEnabled(env)
+        ? { ...env, DB: countingD1(env.DB, () => io.d1++) }
+        : env,
+    );
     this.#io = io;
     this.#sql = ctx.storage.sql;
     this.#sql.exec(LEDGER_SCHEMA);
@@ -150,7 +155,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       return new ApiError(
         400,
         "bad_request",
-        "e164 was not returned by a recent search in this workspace; search, then buy one of the numbers it returned.",
+        "e164 was not returned by a recent search in this workspace; search first.",
         { fields: { e164: "not returned by a recent search" } },
       ).toFailure();
     }
@@ -367,9 +372,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           log.warn("purchase_claim_failed", { ...fields, error: String(error) });
           return this.#abandon(
             row,
-            retryLater(
-              "The service could not record the purchase; nothing was bought. Retry later.",
-            ),
+            retryLater("The purchase could not be recorded; nothing was bought. Retry later."),
           );
         }
         if (claim === "over_purchased_cap" || claim === "over_total_cap") {
@@ -431,7 +434,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           this.#scheduleRetry(row.id);
           log.warn("purchase_outcome_unknown", { ...fields, error: String(error) });
           return retryLater(
-            "The carrier did not confirm the purchase; it will be settled shortly. Retry with the same Idempotency-Key to learn the outcome.",
+            "The purchase is not confirmed yet; retry with the same Idempotency-Key to learn its outcome.",
           );
         }
         if (owned) {
@@ -448,13 +451,13 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           );
           log.warn("purchase_outcome_unknown", { ...fields, settle_at: row.settle_at });
           return retryLater(
-            "The carrier did not confirm the purchase; it will be settled shortly. Retry with the same Idempotency-Key to learn the outcome.",
+            "The purchase is not confirmed yet; retry with the same Idempotency-Key to learn its outcome.",
           );
         }
         log.info("purchase_not_made", fields);
         return this.#abandon(
           row,
-          retryLater("The carrier did not complete the purchase; nothing was bought. Retry later."),
+          retryLater("Twilio did not complete the purchase; nothing was bought. Retry later."),
         );
       }
 
@@ -469,7 +472,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           this.#scheduleRetry(row.id);
           log.warn("purchase_record_failed", { ...fields, error: String(error) });
           return retryLater(
-            "The number was bought but not yet recorded; it will appear shortly. Retry with the same Idempotency-Key to get it.",
+            "The number was bought but is not recorded yet; retry with the same Idempotency-Key.",
           );
         }
         const number = toPhoneNumber({ ...record, twilio_sid: row.twilio_sid, updated_at: at });
@@ -503,7 +506,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         } catch (error) {
           this.#scheduleRetry(row.id);
           log.warn("release_record_failed", { ...fields, error: String(error) });
-          return retryLater("The number was released but not yet recorded; retry shortly.");
+          return retryLater("The number was released but is not recorded yet; retry shortly.");
         }
         this.ctx.storage.transactionSync(() => {
           this.#sql.exec("DELETE FROM ledger WHERE id = ?", row.id);
@@ -542,7 +545,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     }
     this.#forget(row);
     log.error("purchase_given_up", { ...fields, twilio_sid: row.twilio_sid });
-    return retryLater("The purchase could not be completed and was undone; nothing is billed.");
+    return retryLater("The purchase could not be completed and was undone.");
   }
 
   /** A Twilio call ended without the outcome we wanted; nothing was bought or released. */

@@ -18,11 +18,7 @@ export function issuesToFields(issues: readonly Issue[]): Record<string, string>
       }
       continue;
     }
-    const path = issue.path.map(String).join(".") || "body";
-    fields[path] ??=
-      issue.code === "invalid_type" && issue.message.includes("received undefined")
-        ? "is required"
-        : issue.message;
+    fields[issue.path.map(String).join(".") || "body"] ??= issue.message;
   }
   return fields;
 }

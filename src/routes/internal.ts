@@ -1,6 +1,6 @@
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../app-env";
-import { ApiError, unauthorized } from "../errors";
+import { unauthorized } from "../errors";
 import { reconcileTwilioNumbers } from "../reconcile";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
@@ -13,14 +13,13 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 
 /**
  * Operator endpoints, used by `npm run admin -- reconcile`. They answer only to the
- * ADMIN_TOKEN secret, and do not exist (404) on a deployment without one.
+ * ADMIN_TOKEN secret; on a deployment without one they refuse everyone.
  */
 export const internal = new Hono<AppEnv>()
   .use(async (c, next) => {
     const expected = (c.env as Env & { ADMIN_TOKEN?: string }).ADMIN_TOKEN;
-    if (!expected) throw new ApiError(404, "not_found", "No such route.");
     const given = c.req.header("Authorization")?.match(/^Bearer (\S+)$/)?.[1];
-    if (!given || !(await sameSecret(given, expected))) throw unauthorized();
+    if (!expected || !given || !(await sameSecret(given, expected))) throw unauthorized();
     await next();
   })
   .post("/reconcile", async (c) => {

@@ -48,7 +48,7 @@ async function inWorkspace<T>(call: () => Promise<unknown>): Promise<T> {
     throw new ApiError(
       503,
       "service_unavailable",
-      "The request was interrupted; retry it (with the same Idempotency-Key, if it had one).",
+      "The request was interrupted; retry it (with its Idempotency-Key, if any).",
       { retryAfterSeconds: 1 },
     );
   }

@@ -5,7 +5,7 @@ import { idPattern } from "../ids";
 // of the OpenAPI document's parameters and request bodies.
 
 const e164 = z
-  .string({ error: "must be a string" })
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
   .check(z.regex(/^\+[1-9][0-9]{1,14}$/, "must be an E.164 number such as +14155550123"));
 
 const agentId = z

@@ -40,7 +40,7 @@ export function toApiError(error: TwilioError): ApiError {
     return new ApiError(
       503,
       "service_unavailable",
-      "Phone-number purchasing is not configured on this deployment.",
+      "Phone-number purchasing is not configured here.",
     );
   }
   if (
@@ -50,13 +50,13 @@ export function toApiError(error: TwilioError): ApiError {
     return new ApiError(
       400,
       "bad_request",
-      "This number is no longer available from the carrier; search again and pick another.",
+      "This number is no longer available; search again and pick another.",
     );
   }
   return new ApiError(
     503,
     "service_unavailable",
-    "The phone-number carrier is unavailable right now; retry later.",
+    "The phone-number carrier is unavailable; retry later.",
     { retryAfterSeconds: error.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS },
   );
 }
