@@ -8,10 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildAll, bundleSize } from "./lib/build.mjs";
-import { withWorkerdCpu } from "./lib/cpu.mjs";
+import { withCpu } from "./lib/cpu.mjs";
 import { measureEval } from "./lib/eval.mjs";
-import { createClient, runOnce, summarize } from "./lib/http.mjs";
-import { steadyLoad } from "./lib/load.mjs";
+import { combine, createClient, runOnce } from "./lib/http.mjs";
+import { interleavedLoad } from "./lib/load.mjs";
 import { applyMigrations, areaCodes, seedActiveNumbers, seedWorkspaces } from "./lib/seed.mjs";
 import {
   standinControl,
@@ -28,12 +28,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const USAGE = `Usage: npm run bench -- [options]
   --twilio-latency-ms N       latency the Twilio stand-in adds to every call (default 0)
-  --seconds S                 duration of each steady-load run: baseline, list, search (default 5)
-  --connections C             concurrent connections of the steady-load runs (default 10)
+  --seconds S                 load time per target of the steady-load runs: baseline, D1
+                              floor, list, search (default 6)
+  --connections C             concurrent connections of the steady-load runs, and purchases
+                              in flight in the "under load" purchase run (default 10)
   --purchases N               purchases of each purchase run, one fresh workspace each (default 300)
   --purchase-concurrency C    purchases in flight in the main purchase run, ours and the
-                              stand-in's (default 1); the "under load" run uses --connections
-  --scale-seconds S           duration of each scale run, 1 and 50 workspaces (default 5)
+                              stand-in's (default 1)
+  --scale-seconds S           time of each scale run, 1 and 50 workspaces (default 6)
   --eval-runs N               fresh evaluations of each bundle (default 20)
   --out FILE                  where to write the results (default bench/results.json)
   --strict                    exit 1 when a budget is missed
@@ -42,11 +44,11 @@ const USAGE = `Usage: npm run bench -- [options]
 const { values: flags } = parseArgs({
   options: {
     "twilio-latency-ms": { type: "string", default: "0" },
-    seconds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "6" },
     connections: { type: "string", default: "10" },
     purchases: { type: "string", default: "300" },
     "purchase-concurrency": { type: "string", default: "1" },
-    "scale-seconds": { type: "string", default: "5" },
+    "scale-seconds": { type: "string", default: "6" },
     "eval-runs": { type: "string", default: "20" },
     out: { type: "string", default: path.join(root, "bench", "results.json") },
     strict: { type: "boolean", default: false },
@@ -69,13 +71,15 @@ function intFlag(name, min, max) {
 
 const options = {
   twilioLatencyMs: intFlag("twilio-latency-ms", 0, 10_000),
-  seconds: intFlag("seconds", 1, 60),
+  seconds: intFlag("seconds", 2, 60),
   connections: intFlag("connections", 1, 256),
   purchases: intFlag("purchases", 10, 1000),
   purchaseConcurrency: intFlag("purchase-concurrency", 1, 64),
-  scaleSeconds: intFlag("scale-seconds", 1, 30),
+  scaleSeconds: intFlag("scale-seconds", 2, 30),
   evalRuns: intFlag("eval-runs", 3, 100),
 };
+/** Steady-load and scale runs alternate their targets in this many slices. */
+const SLICES = 2;
 const SCALE_LATENCY_MS = 50;
 const SCALE_WORKSPACES = 50;
 /** A workspace holds at most 100 numbers of any source (TOTAL_NUMBER_LIMIT in src/config.ts). */
@@ -83,6 +87,9 @@ const SCALE_MAX_PER_WORKSPACE = 95;
 const SEARCH_PAGE = 50;
 /** A purchase run stops starting requests after this, whatever --purchases says. */
 const PURCHASE_RUN_MAX_SECONDS = 10;
+const STANDIN_SID = "AC00000000000000000000000000000000";
+const STANDIN_BASIC = `Basic ${Buffer.from(`${STANDIN_SID}:standin-auth-token`).toString("base64")}`;
+const BASE = "/v1/agents/phone-numbers";
 
 const started = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -92,16 +99,20 @@ const progress = (message) =>
 // ---- Cleanup: temp files and every Miniflare, however the run ends ------------------------
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "phone-numbers-bench-"));
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  await stopAll();
-  rmSync(tmp, { recursive: true, force: true });
+let cleaning = null;
+/** Stops every Miniflare and removes the temp folder; every caller waits for the one run. */
+function cleanup() {
+  cleaning ??= (async () => {
+    await stopAll();
+    rmSync(tmp, { recursive: true, force: true });
+  })();
+  return cleaning;
 }
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping the Workers and removing ${tmp}`);
+    // Synchronously first: Miniflare's own exit hook may end the process before we resume.
+    rmSync(tmp, { recursive: true, force: true });
     cleanup().finally(() => process.exit(130));
   });
 }
@@ -137,8 +148,6 @@ async function mapLimit(items, limit, fn) {
   return results;
 }
 
-const BASE = "/v1/agents/phone-numbers";
-
 function purchaseRequest(ws, e164, n) {
   return {
     method: "POST",
@@ -148,13 +157,22 @@ function purchaseRequest(ws, e164, n) {
   };
 }
 
+function standinPurchaseRequest(e164) {
+  return {
+    method: "POST",
+    path: `/2010-04-01/Accounts/${STANDIN_SID}/IncomingPhoneNumbers.json`,
+    headers: { authorization: STANDIN_BASIC, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      PhoneNumber: e164,
+      TrunkSid: "TK00000000000000000000000000000000",
+    }).toString(),
+  };
+}
+
 /** Searches through the API as `ws`; the returned numbers are now buyable by `ws`. */
 async function searchAsWorkspace(client, ws, npa, limit = SEARCH_PAGE) {
   const res = await expect(
-    client.request({
-      path: `${BASE}/available?area_code=${npa}&limit=${limit}`,
-      headers: ws.auth,
-    }),
+    client.request({ path: `${BASE}/available?area_code=${npa}&limit=${limit}`, headers: ws.auth }),
     200,
     `search ${npa}`,
   );
@@ -163,9 +181,10 @@ async function searchAsWorkspace(client, ws, npa, limit = SEARCH_PAGE) {
 
 /**
  * Scale: one client per workspace, each issuing purchases back to back (one in flight per
- * workspace) until `seconds` have passed or its numbers run out.
+ * workspace) until `seconds` have passed; the slice ends when the last answer arrives. Each
+ * workspace goes on through its own searched numbers (`ws.numbers`, `ws.next`).
  */
-async function scaleRun(client, workspaces, seconds) {
+async function scaleSlice(client, workspaces, seconds) {
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
   const latencies = [];
@@ -173,12 +192,14 @@ async function scaleRun(client, workspaces, seconds) {
   let last = t0;
   await Promise.all(
     workspaces.map(async (ws) => {
-      let n = 0;
-      for (const e164 of ws.numbers) {
-        if (performance.now() >= deadline || n >= SCALE_MAX_PER_WORKSPACE) break;
-        n++;
+      while (performance.now() < deadline) {
+        if (ws.next >= Math.min(ws.numbers.length, SCALE_MAX_PER_WORKSPACE)) {
+          failures.push(`workspace ${ws.id} ran out of searched numbers`);
+          return;
+        }
+        const n = ws.next++;
         try {
-          const res = await client.request(purchaseRequest(ws, e164, `scale-${n}`));
+          const res = await client.request(purchaseRequest(ws, ws.numbers[n], `scale-${n}`));
           if (res.status === 201) latencies.push(res.ms);
           else failures.push(`${res.status} ${res.text.slice(0, 200)}`);
         } catch (error) {
@@ -188,11 +209,10 @@ async function scaleRun(client, workspaces, seconds) {
       }
     }),
   );
-  const result = summarize(latencies, failures, (last - t0) / 1000);
-  return { ...result, pps: result.rps, workspaces: workspaces.length };
+  return { latencies, failures, seconds: (last - t0) / 1000 };
 }
 
-function checkRun(name, result) {
+function checked(name, result) {
   if (result.failed > 0) {
     throw new Error(
       `${name}: ${result.failed} of ${result.ok + result.failed} requests failed, e.g.\n  ${result.failures.join("\n  ")}`,
@@ -200,6 +220,24 @@ function checkRun(name, result) {
   }
   return result;
 }
+
+/** The `error` field of a structured log line, else the line. */
+function loggedError(line) {
+  try {
+    const entry = JSON.parse(line);
+    return entry.error ? `${entry.event}: ${entry.error}` : line;
+  } catch {
+    return line;
+  }
+}
+
+/** Ids of the numbers a workspace holds, newest first. */
+async function heldIds(client, ws) {
+  const res = await expect(client.request({ path: BASE, headers: ws.auth }), 200, "list");
+  return JSON.parse(res.text).numbers.map((n) => n.id);
+}
+
+// ---- The phases ---------------------------------------------------------------------------
 
 /**
  * D1 round trips and Durable Object calls of one representative request per route, from the
@@ -246,7 +284,7 @@ async function measureIo(built) {
     const purchase = await measure("purchase", 201, (attempt) =>
       purchaseRequest(buyWs, found[attempt] ?? "+12015550100", `io-${attempt}`),
     );
-    const bought = purchase.status === 201 ? await boughtIds(client, buyWs) : [];
+    const bought = purchase.status === 201 ? await heldIds(client, buyWs) : [];
     await measure("patch", 200, (attempt) => ({
       method: "PATCH",
       path: `${BASE}/${seeded[1]}`,
@@ -269,24 +307,6 @@ async function measureIo(built) {
   }
 }
 
-/** The `error` field of a structured log line, else the line. */
-function loggedError(line) {
-  try {
-    const entry = JSON.parse(line);
-    return entry.error ? `${entry.event}: ${entry.error}` : line;
-  } catch {
-    return line;
-  }
-}
-
-/** Ids of the numbers a workspace holds, newest first. */
-async function boughtIds(client, ws) {
-  const res = await expect(client.request({ path: BASE, headers: ws.auth }), 200, "list");
-  return JSON.parse(res.text).numbers.map((n) => n.id);
-}
-
-// ---- The phases ---------------------------------------------------------------------------
-
 async function main() {
   progress(`building into ${tmp}`);
   const built = await buildAll(root, tmp);
@@ -300,37 +320,25 @@ async function main() {
     options.evalRuns,
   );
 
-  // (a) The baseline hello Worker alone.
-  progress("baseline: hello Worker, GET /");
-  const hello = await startHello(root, built.helloScript);
-  const baseline = await steadyLoad({
-    url: `${hello.url}/`,
-    connections: options.connections,
-    seconds: options.seconds,
-  });
-  await stop(hello.mf);
-
   progress("I/O per request: X-IO-Counts of one request per route (IO_COUNTERS=1)");
   const io = await measureIo(built);
 
-  // What the list route's D1 round trips alone cost here, without any of our code.
-  const floorQueries = io.list.d1_round_trips ?? 2;
-  progress(`D1 floor: a bare Worker making ${floorQueries} D1 round trips per request`);
-  const floor = await startD1Floor(root);
-  const d1Floor = await steadyLoad({
-    url: `${floor.url}/?n=${floorQueries}`,
-    connections: options.connections,
-    seconds: options.seconds,
-  });
-  await stop(floor.mf);
-
-  // (b) The API with D1, its Durable Object and the stand-in, without the I/O counters.
-  progress("API: starting, migrating and seeding D1");
-  const api = await startApi(root, built.devScript, built.standinScript, { ioCounters: false });
+  // (a) the baseline, (b) the API (without the I/O counters, which add work of their own),
+  // (c) the stand-in alone, and a reference Worker making the list route's D1 round trips:
+  // all running at once, each in its own workerd, so that runs to be compared can alternate.
+  progress("starting the Workers; migrating and seeding D1");
+  const floorQueries = io.list.d1_round_trips ?? 1;
+  const [hello, floor, api, alone] = await Promise.all([
+    startHello(root, built.helloScript),
+    startD1Floor(root),
+    startApi(root, built.devScript, built.standinScript, { ioCounters: false }),
+    startStandin(root, built.standinScript),
+  ]);
   const db = await api.mf.getD1Database("DB");
   await applyMigrations(db, root);
   const standin = await standinControl(api.mf);
-  await standin.reset();
+  const aloneControl = await standinControl(alone.mf);
+  await Promise.all([standin.reset(), aloneControl.reset()]);
   const npas = areaCodes();
   let nextNpa = 0;
   const takeNpa = () => {
@@ -343,14 +351,14 @@ async function main() {
   const purchaseWs = await seedWorkspaces(db, 2 * options.purchases);
   const scaleWs = await seedWorkspaces(db, 1 + SCALE_WORKSPACES);
   const client = createClient(api.url, 128);
-  const apiUrl = (p) => `${api.url}${p}`;
+  const standinClient = createClient(alone.url, 128);
 
   // The first request starts the isolate; everything measured runs on a warm Worker.
   await expect(client.request({ path: BASE, headers: listWs.auth }), 200, "first list");
 
   // Purchases need numbers that a search returned to the same workspace: workspace i of
   // each group of 50 searches the group's own area code and buys the i-th number returned.
-  progress(`purchase: preparing ${2 * options.purchases} workspaces (one search each)`);
+  progress(`preparing ${2 * options.purchases} purchase workspaces (one search each)`);
   const groupNpas = [];
   const purchaseRequests = await mapLimit(purchaseWs, 8, async (ws, i) => {
     const group = Math.floor(i / SEARCH_PAGE);
@@ -359,80 +367,22 @@ async function main() {
     return purchaseRequest(ws, numbers[i % SEARCH_PAGE], 1);
   });
 
-  progress(`scale: preparing ${1 + SCALE_WORKSPACES} workspaces (two searches each)`);
+  progress(`preparing ${1 + SCALE_WORKSPACES} scale workspaces (two searches each)`);
   await mapLimit(scaleWs, 8, async (ws) => {
     ws.numbers = [
       ...(await searchAsWorkspace(client, ws, takeNpa())),
       ...(await searchAsWorkspace(client, ws, takeNpa())),
     ];
+    ws.next = 0;
   });
-  await standin.clearRequests();
 
-  await standin.setLatency(options.twilioLatencyMs);
-  progress("list: GET /v1/agents/phone-numbers (20 numbers)");
-  const list = await steadyLoad({
-    url: apiUrl(BASE),
-    headers: listWs.auth,
-    connections: options.connections,
-    seconds: options.seconds,
-  });
-  progress("search: GET /v1/agents/phone-numbers/available?area_code=415");
-  const search = await steadyLoad({
-    url: apiUrl(`${BASE}/available?area_code=415`),
-    headers: searchWs.auth,
-    connections: options.connections,
-    seconds: options.seconds,
-  });
-  await standin.clearRequests();
-
-  const purchaseRuns = [
-    ["purchase", options.purchaseConcurrency, purchaseRequests.slice(0, options.purchases)],
-    ["purchase under load", options.connections, purchaseRequests.slice(options.purchases)],
-  ];
-  const purchases = [];
-  for (const [name, concurrency, requests] of purchaseRuns) {
-    progress(`${name}: ${requests.length} purchases, ${concurrency} in flight, fresh workspaces`);
-    purchases.push(
-      checkRun(
-        name,
-        await withWorkerdCpu(() =>
-          runOnce(client, requests, concurrency, 201, PURCHASE_RUN_MAX_SECONDS),
-        ),
-      ),
-    );
-    await standin.clearRequests();
-  }
-
-  progress(
-    `scale: purchases/s with ${SCALE_LATENCY_MS} ms Twilio latency, 1 then ${SCALE_WORKSPACES} workspaces, ${options.scaleSeconds} s each`,
-  );
-  await standin.setLatency(SCALE_LATENCY_MS);
-  const scaleOne = checkRun(
-    "scale 1",
-    await withWorkerdCpu(() => scaleRun(client, scaleWs.slice(0, 1), options.scaleSeconds)),
-  );
-  await standin.clearRequests();
-  const scaleFifty = checkRun(
-    "scale 50",
-    await withWorkerdCpu(() => scaleRun(client, scaleWs.slice(1), options.scaleSeconds)),
-  );
-  client.close();
-  await stop(api.mf);
-
-  // (c) The stand-in alone: its own latency for the same purchase call, same concurrency.
-  progress("stand-in alone: the same purchase runs against the stand-in itself");
-  const alone = await startStandin(root, built.standinScript);
-  const aloneControl = await standinControl(alone.mf);
-  await aloneControl.reset();
-  const standinClient = createClient(alone.url, 128);
-  const sid = "AC00000000000000000000000000000000";
-  const basic = `Basic ${Buffer.from(`${sid}:standin-auth-token`).toString("base64")}`;
+  // The stand-in alone sells from its own inventory, untouched by the API's purchases.
   const standinNumbers = [];
   for (let i = 0; standinNumbers.length < 2 * options.purchases; i++) {
     const res = await expect(
       standinClient.request({
-        path: `/2010-04-01/Accounts/${sid}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npas[i]}&PageSize=100`,
-        headers: { authorization: basic },
+        path: `/2010-04-01/Accounts/${STANDIN_SID}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npas[i]}&PageSize=100`,
+        headers: { authorization: STANDIN_BASIC },
       }),
       200,
       "stand-in search",
@@ -441,48 +391,100 @@ async function main() {
       standinNumbers.push(n.phone_number);
     }
   }
-  await aloneControl.clearRequests();
-  await aloneControl.setLatency(options.twilioLatencyMs);
-  const standinRequests = standinNumbers.slice(0, 2 * options.purchases).map((e164) => ({
-    method: "POST",
-    path: `/2010-04-01/Accounts/${sid}/IncomingPhoneNumbers.json`,
-    headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      PhoneNumber: e164,
-      TrunkSid: "TK00000000000000000000000000000000",
-    }).toString(),
-  }));
-  const standinRuns = [];
-  for (const [i, [name, concurrency]] of purchaseRuns.entries()) {
-    const requests = standinRequests.slice(i * options.purchases, (i + 1) * options.purchases);
-    standinRuns.push(
-      checkRun(
-        `stand-in ${name}`,
-        await withWorkerdCpu(() =>
-          runOnce(standinClient, requests, concurrency, 201, PURCHASE_RUN_MAX_SECONDS),
-        ),
-      ),
+  await Promise.all([standin.clearRequests(), aloneControl.clearRequests()]);
+  await Promise.all([
+    standin.setLatency(options.twilioLatencyMs),
+    aloneControl.setLatency(options.twilioLatencyMs),
+  ]);
+
+  progress(
+    `baseline GET /, D1 floor (${floorQueries} round trips), list: ${options.seconds} s each, alternating`,
+  );
+  const steady = { connections: options.connections, seconds: options.seconds, slices: SLICES };
+  const [baselineParts, floorParts, listParts] = await interleavedLoad(
+    [
+      { url: `${hello.url}/`, pids: hello.pids },
+      { url: `${floor.url}/?n=${floorQueries}`, pids: floor.pids },
+      { url: `${api.url}${BASE}`, headers: listWs.auth, pids: api.pids },
+    ],
+    steady,
+  );
+  progress("search: GET /v1/agents/phone-numbers/available?area_code=415");
+  const [searchParts] = await interleavedLoad(
+    [{ url: `${api.url}${BASE}/available?area_code=415`, headers: searchWs.auth, pids: api.pids }],
+    { ...steady, slices: 1 },
+  );
+  await standin.clearRequests();
+
+  // Ours and the stand-in's own purchases, alternating halves, at the same concurrency.
+  const purchaseRuns = [
+    ["purchase", options.purchaseConcurrency, 0],
+    ["purchase under load", options.connections, options.purchases],
+  ];
+  const purchases = [];
+  const standinPurchases = [];
+  for (const [name, concurrency, offset] of purchaseRuns) {
+    progress(
+      `${name}: ${options.purchases} purchases, ${concurrency} in flight, fresh workspaces; the same on the stand-in alone`,
     );
-    await aloneControl.clearRequests();
+    const ours = [];
+    const theirs = [];
+    const half = Math.ceil(options.purchases / SLICES);
+    for (let slice = 0; slice < SLICES; slice++) {
+      const from = offset + slice * half;
+      const to = Math.min(offset + options.purchases, from + half);
+      const maxSeconds = PURCHASE_RUN_MAX_SECONDS / SLICES;
+      ours.push(
+        await withCpu(api.pids, () =>
+          runOnce(client, purchaseRequests.slice(from, to), concurrency, 201, maxSeconds),
+        ),
+      );
+      await standin.clearRequests();
+      const requests = standinNumbers.slice(from, to).map(standinPurchaseRequest);
+      theirs.push(
+        await withCpu(alone.pids, () =>
+          runOnce(standinClient, requests, concurrency, 201, maxSeconds),
+        ),
+      );
+      await aloneControl.clearRequests();
+    }
+    purchases.push(checked(name, combine(ours)));
+    standinPurchases.push(checked(`stand-in ${name}`, combine(theirs)));
   }
+
+  progress(
+    `scale: ${SCALE_LATENCY_MS} ms Twilio latency, 1 then ${SCALE_WORKSPACES} workspaces, ${options.scaleSeconds} s each, alternating`,
+  );
+  await standin.setLatency(SCALE_LATENCY_MS);
+  const scaleParts = [[], []];
+  const scaleGroups = [scaleWs.slice(0, 1), scaleWs.slice(1)];
+  for (let slice = 0; slice < SLICES; slice++) {
+    for (const [i, group] of scaleGroups.entries()) {
+      scaleParts[i].push(
+        await withCpu(api.pids, () => scaleSlice(client, group, options.scaleSeconds / SLICES)),
+      );
+      await standin.clearRequests();
+    }
+  }
+  client.close();
   standinClient.close();
-  await stop(alone.mf);
+  await Promise.all([hello, floor, api, alone].map((w) => stop(w.mf)));
 
   return {
     bundle,
     baselineBundle,
     evals,
-    baseline,
-    d1Floor: { ...d1Floor, queries: floorQueries },
-    list,
-    search,
+    io,
+    baseline: combine(baselineParts),
+    d1Floor: { ...combine(floorParts), queries: floorQueries },
+    list: combine(listParts),
+    search: combine(searchParts),
     purchase: purchases[0],
     purchaseLoaded: purchases[1],
-    io,
-    standinPurchase: standinRuns[0],
-    standinPurchaseLoaded: standinRuns[1],
-    scaleOne,
-    scaleFifty,
+    standinPurchase: standinPurchases[0],
+    standinPurchaseLoaded: standinPurchases[1],
+    scaleOne: checked("scale, 1 workspace", combine(scaleParts[0])),
+    scaleFifty: checked("scale, 50 workspaces", combine(scaleParts[1])),
   };
 }
 
@@ -509,7 +511,9 @@ function machine() {
 }
 
 const round = (value, digits = 2) =>
-  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
+  typeof value === "number" && Number.isFinite(value)
+    ? Math.round(value * 10 ** digits) / 10 ** digits
+    : null;
 
 function buildResults(m) {
   const ioOf = (name) => m.io[name];
@@ -521,13 +525,14 @@ function buildResults(m) {
     rps: round(load.rps, 1),
     p50_ms: round(load.p50_ms),
     p99_ms: round(load.p99_ms),
+    requests: load.ok,
     ...cpu(load),
   });
   const overhead = m.purchase.p50_ms - m.standinPurchase.p50_ms;
   const overheadLoaded = m.purchaseLoaded.p50_ms - m.standinPurchaseLoaded.p50_ms;
   const evalRatio = m.evals.ours.median_ms / m.evals.baseline.median_ms;
   const listRatio = m.list.rps / m.baseline.rps;
-  const scaleRatio = m.scaleFifty.pps / m.scaleOne.pps;
+  const scaleRatio = m.scaleFifty.rps / m.scaleOne.rps;
   const reads = ["list", "get", "search"];
   const budget = (limit, value, pass) => ({
     limit,
@@ -568,6 +573,7 @@ function buildResults(m) {
       twilio_latency_ms: options.twilioLatencyMs,
       steady_load_seconds: options.seconds,
       connections: options.connections,
+      slices: SLICES,
       purchases: options.purchases,
       purchase_concurrency: options.purchaseConcurrency,
       purchase_under_load_concurrency: options.connections,
@@ -589,11 +595,9 @@ function buildResults(m) {
       purchase: {
         ...loadOf(m.purchase),
         ...ioOf("purchase"),
-        count: m.purchase.ok,
         concurrency: options.purchaseConcurrency,
         under_load: {
           ...loadOf(m.purchaseLoaded),
-          count: m.purchaseLoaded.ok,
           concurrency: options.connections,
           overhead_p50_ms: round(overheadLoaded),
         },
@@ -611,21 +615,11 @@ function buildResults(m) {
       under_load: loadOf(m.standinPurchaseLoaded),
     },
     scale: {
-      one_workspace_pps: round(m.scaleOne.pps, 1),
-      fifty_workspaces_pps: round(m.scaleFifty.pps, 1),
+      one_workspace_pps: round(m.scaleOne.rps, 1),
+      fifty_workspaces_pps: round(m.scaleFifty.rps, 1),
       ratio: round(scaleRatio),
-      one_workspace: {
-        purchases: m.scaleOne.ok,
-        p50_ms: round(m.scaleOne.p50_ms),
-        p99_ms: round(m.scaleOne.p99_ms),
-        ...cpu(m.scaleOne),
-      },
-      fifty_workspaces: {
-        purchases: m.scaleFifty.ok,
-        p50_ms: round(m.scaleFifty.p50_ms),
-        p99_ms: round(m.scaleFifty.p99_ms),
-        ...cpu(m.scaleFifty),
-      },
+      one_workspace: loadOf(m.scaleOne),
+      fifty_workspaces: loadOf(m.scaleFifty),
     },
     ratios: {
       list_rps_over_baseline: round(listRatio, 3),
@@ -644,15 +638,21 @@ function table(r) {
     x.d1_round_trips === null
       ? `I/O not measured: ${x.error.slice(0, 8)} (${(x.worker_logged.at(-1) ?? x.error.slice(9)).slice(0, 90)})`
       : `D1 ${x.d1_round_trips}, DO ${x.do_calls}`;
-  const atMost = (x, d1) => (x.d1_round_trips !== null && x.d1_round_trips <= d1 ? "pass" : "FAIL");
+  const atMost = (x, d1) =>
+    x.d1_round_trips !== null && x.d1_round_trips <= d1 ? "pass" : "FAIL";
   const cpu = (x) =>
     x.workerd_cpu_ms_per_request === null ? "" : `, CPU ${ms(x.workerd_cpu_ms_per_request)}/req`;
   const load = (x) => `${x.rps.toFixed(0)}/s, p50 ${ms(x.p50_ms)}, p99 ${ms(x.p99_ms)}${cpu(x)}`;
   const verdict = (...names) => (names.every((n) => r.budgets[n].pass) ? "pass" : "FAIL");
   const both = (...verdicts) => (verdicts.every((v) => v === "pass") ? "pass" : "FAIL");
   const p = r.routes.purchase;
+  const s = r.scale;
   const size = (b) =>
     `${kib(b.minified_bytes)} (${b.minified_bytes} B), gzip ${kib(b.gzip_bytes)} (${b.gzip_bytes} B)`;
+  const busy = (x) =>
+    x.workerd_cpu_utilization === null
+      ? ""
+      : `, workerd busy ${(x.workerd_cpu_utilization * 100).toFixed(0)}%`;
   const rows = [
     ["measurement", "value", "budget", "result"],
     ["bundle, production, minified", size(r.bundle), "<= 64 KiB", verdict("bundle_minified_bytes")],
@@ -665,7 +665,7 @@ function table(r) {
     ],
     ["baseline: hello GET /", load(r.baseline), "", ""],
     [
-      `D1 floor: bare Worker, ${r.d1_floor.d1_round_trips} D1 round trips`,
+      `D1 floor: bare Worker, ${r.d1_floor.d1_round_trips} D1 round trip(s)`,
       load(r.d1_floor),
       "",
       "",
@@ -684,13 +684,13 @@ function table(r) {
       atMost(r.routes.search, 2),
     ],
     [
-      `purchase (${p.count}, ${p.concurrency} in flight)`,
+      `purchase (${p.requests}, ${p.concurrency} in flight)`,
       `${load(p)}; ${io(p)}`,
       "D1 <= 3, DO <= 1",
       verdict("purchase_d1_round_trips", "purchase_do_calls"),
     ],
     [
-      `stand-in alone, same purchases`,
+      "stand-in alone, same purchases",
       `${r.standin.purchase_rps.toFixed(0)}/s, p50 ${ms(r.standin.purchase_p50_ms)}, p99 ${ms(r.standin.purchase_p99_ms)}${cpu(r.standin)}`,
       "",
       "",
@@ -702,7 +702,7 @@ function table(r) {
       verdict("purchase_overhead_p50_ms"),
     ],
     [
-      `purchase under load (${p.under_load.count}, ${p.under_load.concurrency} in flight)`,
+      `purchase under load (${p.under_load.requests}, ${p.under_load.concurrency} in flight)`,
       `${load(p.under_load)}; overhead p50 ${ms(p.under_load.overhead_p50_ms)} (stand-in alone: ${load(r.standin.under_load)})`,
       "",
       "",
@@ -710,14 +710,14 @@ function table(r) {
     ["patch", io(r.routes.patch), "", ""],
     ["delete", io(r.routes.delete), "", ""],
     [
-      `scale, 1 workspace (Twilio +${r.options.scale_twilio_latency_ms} ms)`,
-      `${r.scale.one_workspace_pps.toFixed(1)} purchases/s (${r.scale.one_workspace.purchases} in ${r.options.scale_seconds} s), p50 ${ms(r.scale.one_workspace.p50_ms)}`,
+      `scale: 1 workspace (Twilio +${r.options.scale_twilio_latency_ms} ms)`,
+      `${s.one_workspace_pps.toFixed(1)} purchases/s (${s.one_workspace.requests} in ${r.options.scale_seconds} s), p50 ${ms(s.one_workspace.p50_ms)}${cpu(s.one_workspace)}`,
       "",
       "",
     ],
     [
-      `scale, 50 workspaces (Twilio +${r.options.scale_twilio_latency_ms} ms)`,
-      `${r.scale.fifty_workspaces_pps.toFixed(1)} purchases/s (${r.scale.fifty_workspaces.purchases}), p50 ${ms(r.scale.fifty_workspaces.p50_ms)}${cpu(r.scale.fifty_workspaces)}, workerd busy ${((r.scale.fifty_workspaces.workerd_cpu_utilization ?? Number.NaN) * 100).toFixed(0)}%: ${r.scale.ratio.toFixed(1)}x 1 workspace`,
+      `scale: 50 workspaces (Twilio +${r.options.scale_twilio_latency_ms} ms)`,
+      `${s.fifty_workspaces_pps.toFixed(1)} purchases/s (${s.fifty_workspaces.requests}), p50 ${ms(s.fifty_workspaces.p50_ms)}${cpu(s.fifty_workspaces)}${busy(s.fifty_workspaces)}: ${s.ratio.toFixed(1)}x 1 workspace`,
       ">= 10x",
       verdict("scale_ratio"),
     ],
@@ -725,13 +725,13 @@ function table(r) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
   const m = r.machine;
-  const busy =
+  const note =
     m.loadavg_1m_at_start > 0.5
       ? `\nNote: load average ${m.loadavg_1m_at_start} at start: other processes were using the CPU, so throughput may read low.`
       : "";
   return [
     `Phone-numbers benchmark, ${r.generated_at}`,
-    `${m.cpu_model}, ${m.cores} cores, ${m.memory_gib} GiB; Node ${m.node_version}; ${m.workerd_version}; Twilio stand-in latency ${r.options.twilio_latency_ms} ms${busy}`,
+    `${m.cpu_model}, ${m.cores} cores, ${m.memory_gib} GiB; Node ${m.node_version}; ${m.workerd_version}; Twilio stand-in latency ${r.options.twilio_latency_ms} ms${note}`,
     "",
     line(rows[0]),
     `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,

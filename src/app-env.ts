@@ -13,7 +13,13 @@ export type Caller = {
 
 export type AppEnv = {
   Bindings: Env;
-  Variables: RequestIdVariables & { caller: Caller };
+  Variables: RequestIdVariables & {
+    /** SHA-256 of the request's API key (never the key). */
+    keyHash: string;
+    caller: Caller;
+    /** Whether the body's agent_id names an agent of the caller's workspace. */
+    agentFound: boolean;
+  };
 };
 
 /** A middleware typed for this app (hono's createFactory would pull in a second router). */

@@ -1,4 +1,3 @@
-import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "./app-env";
@@ -14,7 +13,14 @@ export { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
 
 const app = new Hono<AppEnv>();
 
-app.use(requestId({ headerName: "X-Request-ID" }));
+// Echo a client's sane X-Request-ID (so its logs and ours share it), else make one.
+app.use(async (c, next) => {
+  const given = c.req.header("X-Request-ID");
+  const id = given && /^[\w=-]{1,255}$/.test(given) ? given : crypto.randomUUID();
+  c.set("requestId", id);
+  c.header("X-Request-ID", id);
+  await next();
+});
 
 // One structured line per request; never headers or bodies, which may hold keys.
 app.use(async (c, next) => {
@@ -33,10 +39,6 @@ app.use(async (c, next) => {
 
 // Benchmark instrumentation (compiled out of production, off unless IO_COUNTERS=1).
 if (IO_COUNTERS_BUILD) app.use(countIo);
-
-// In production the asset is served before the Worker runs; this route serves it when the
-// Worker is called directly (tests, service bindings).
-app.get("/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
 
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
 app.route("/internal", internal);

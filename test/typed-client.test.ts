@@ -21,11 +21,18 @@ describe("the typed client", () => {
     const found = await search.json();
     const e164 = found.numbers[0]?.e164 ?? "";
 
-    const bought = await numbers.purchase.$post({ json: { e164, label: "Typed", agent_id: agent } });
+    const bought = await numbers.purchase.$post({
+      json: { e164, label: "Typed", agent_id: agent },
+    });
     expect(bought.status).toBe(201);
     if (bought.status !== 201) return;
     const number = await bought.json();
-    expect(number).toMatchObject({ e164, label: "Typed", agent_id: agent, source: "twilio_purchased" });
+    expect(number).toMatchObject({
+      e164,
+      label: "Typed",
+      agent_id: agent,
+      source: "twilio_purchased",
+    });
 
     const fetched = await numbers[":id"].$get({ param: { id: number.id } });
     expect(await fetched.json()).toEqual(number);

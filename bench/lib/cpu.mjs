@@ -1,7 +1,7 @@
 // CPU time of the workerd process that runs the Workers under test (Linux /proc), so each
 // load phase can report CPU milliseconds per request and how busy workerd was: Miniflare runs
-// every Worker, Durable Object and the local D1 on one workerd thread, so a phase whose workerd
-// is near 100% of a core is bound by that CPU, not by waiting.
+// every Worker, Durable Object and the local D1 of an instance on one workerd thread, so a
+// phase whose workerd is near 100% of a core is bound by that CPU, not by waiting.
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
@@ -54,8 +54,8 @@ export function workerdPids() {
 }
 
 /** CPU milliseconds used so far by the given processes (null when /proc is unavailable). */
-export function cpuMs(pids) {
-  if (pids.length === 0) return null;
+function cpuMs(pids) {
+  if (!pids || pids.length === 0) return null;
   try {
     return pids.reduce((sum, pid) => sum + stat(pid).cpuMs, 0);
   } catch {
@@ -63,20 +63,10 @@ export function cpuMs(pids) {
   }
 }
 
-/** Runs `fn`, and adds workerd's CPU per request and its utilization to what it returns. */
-export async function withWorkerdCpu(fn) {
-  const pids = workerdPids();
+/** Runs `fn` and adds `cpuMs`, the CPU the processes `pids` used meanwhile, to its result. */
+export async function withCpu(pids, fn) {
   const before = cpuMs(pids);
-  const wall = performance.now();
   const result = await fn();
   const after = cpuMs(pids);
-  const seconds = (performance.now() - wall) / 1000;
-  if (before === null || after === null) return { ...result, workerd_cpu_ms_per_request: null };
-  const used = after - before;
-  const requests = result.requests ?? result.ok;
-  return {
-    ...result,
-    workerd_cpu_ms_per_request: requests > 0 ? used / requests : null,
-    workerd_cpu_utilization: used / 1000 / seconds,
-  };
+  return { ...result, cpuMs: before === null || after === null ? null : after - before };
 }

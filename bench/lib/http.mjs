@@ -61,8 +61,8 @@ export function median(values) {
 }
 
 /**
- * Sends each request of `requests` once, `concurrency` at a time, and reports throughput and
- * latency of the ones answered with `expectStatus`. No request starts after `maxSeconds`.
+ * Sends each request of `requests` once, `concurrency` at a time, and returns the latencies of
+ * the ones answered with `expectStatus`. No request starts after `maxSeconds`.
  */
 export async function runOnce(client, requests, concurrency, expectStatus, maxSeconds = 20) {
   const latencies = [];
@@ -84,11 +84,21 @@ export async function runOnce(client, requests, concurrency, expectStatus, maxSe
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  return summarize(latencies, failures, seconds);
+  return { latencies, failures, seconds: (performance.now() - started) / 1000 };
 }
 
-export function summarize(latencies, failures, seconds) {
+/**
+ * One result from parts of a run (slices taken at different times): throughput over their
+ * total time, exact percentiles over all their latencies, and workerd's CPU per request and
+ * utilization when the parts carry `cpuMs`.
+ */
+export function combine(parts) {
+  const latencies = parts.flatMap((p) => p.latencies);
+  const failures = parts.flatMap((p) => p.failures ?? []);
+  const seconds = parts.reduce((sum, p) => sum + p.seconds, 0);
+  const cpu = parts.some((p) => p.cpuMs == null)
+    ? null
+    : parts.reduce((sum, p) => sum + p.cpuMs, 0);
   return {
     ok: latencies.length,
     failed: failures.length,
@@ -97,5 +107,7 @@ export function summarize(latencies, failures, seconds) {
     rps: latencies.length / seconds,
     p50_ms: percentile(latencies, 0.5),
     p99_ms: percentile(latencies, 0.99),
+    workerd_cpu_ms_per_request: cpu === null || latencies.length === 0 ? null : cpu / latencies.length,
+    workerd_cpu_utilization: cpu === null ? null : cpu / 1000 / seconds,
   };
 }

@@ -4,6 +4,7 @@
 import path from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { workerdPids } from "./cpu.mjs";
 
 /** Every Miniflare started and not yet disposed, so an interrupted run can stop them. */
 const live = new Set();
@@ -45,12 +46,15 @@ function source(script) {
   return { modules: true, scriptPath: script, rootPath: path.dirname(script) };
 }
 
+/** Starts one Miniflare; `pids` are the workerd processes it added (for CPU accounting). */
 async function start(workers) {
+  const before = new Set(workerdPids());
   const mf = new Miniflare(convertV4MiniflareOptions({ ...sharedOptions(), workers }));
   live.add(mf);
   try {
     const url = await mf.ready;
-    return { mf, url: url.href.replace(/\/$/, "") };
+    const pids = workerdPids().filter((pid) => !before.has(pid));
+    return { mf, url: url.href.replace(/\/$/, ""), pids };
   } catch (error) {
     await stop(mf);
     throw error;

@@ -1,6 +1,9 @@
-import { appMiddleware } from "../app-env";
-import { findCaller } from "../db/api-keys";
+import type { Context } from "hono";
+import { type AppEnv, appMiddleware, type Caller } from "../app-env";
+import { agentOfKeyStatement } from "../db/agents";
+import { type CallerRow, findCallerStatement, toCaller } from "../db/api-keys";
 import { unauthorized } from "../errors";
+import { isId } from "../ids";
 import { hashApiKey, isWellFormedApiKey } from "./api-keys";
 
 /** The API key in `Authorization: Bearer sk_...`, or null when absent or malformed. */
@@ -10,11 +13,54 @@ export function bearerApiKey(header: string | undefined): string | null {
   return key && isWellFormedApiKey(key) ? key : null;
 }
 
+/**
+ * Refuses a missing or malformed key at once; the key's hash is looked up later, in the same
+ * D1 round trip as the route's own first query (see resolveCaller).
+ */
 export const requireApiKey = appMiddleware(async (c, next) => {
   const key = bearerApiKey(c.req.header("Authorization"));
   if (!key) throw unauthorized();
-  const caller = await findCaller(c.env.DB, await hashApiKey(key));
+  c.set("keyHash", await hashApiKey(key));
+  await next();
+});
+
+/**
+ * Looks up the caller by its key's hash, batched with `statements` (which find their workspace
+ * through the same hash), in one D1 round trip. An unknown or revoked key is a 401.
+ */
+export async function resolveCaller(
+  c: Context<AppEnv>,
+  ...statements: D1PreparedStatement[]
+): Promise<{ caller: Caller; results: D1Result[] }> {
+  const db = c.env.DB;
+  const [callerResult, ...results] = await db.batch([
+    findCallerStatement(db, c.get("keyHash")),
+    ...statements,
+  ]);
+  const caller = toCaller(callerResult?.results[0] as CallerRow | undefined);
   if (!caller) throw unauthorized();
   c.set("caller", caller);
+  return { caller, results };
+}
+
+/** Resolves the caller before the route's validators run, so an unknown key is a 401 first. */
+export const resolveCallerFirst = appMiddleware(async (c, next) => {
+  await resolveCaller(c);
+  await next();
+});
+
+/**
+ * For bodies that name an agent: resolves the caller and checks the agent in one round trip,
+ * after the body is parsed and before it is validated, so an unknown key is still a 401 first.
+ */
+export const resolveCallerAndAgent = appMiddleware(async (c, next) => {
+  const body = (await c.req.json().catch(() => null)) as { agent_id?: unknown } | null;
+  const agentId =
+    typeof body?.agent_id === "string" && isId("agent", body.agent_id) ? body.agent_id : null;
+  const { results } = await resolveCaller(
+    c,
+    ...(agentId ? [agentOfKeyStatement(c.env.DB, c.get("keyHash"), agentId)] : []),
+  );
+  c.set("agentFound", (results[0]?.results.length ?? 0) > 0);
   await next();
 });

@@ -1,11 +1,13 @@
-export async function agentExists(
+/** Whether the agent belongs to the workspace of the API key with this hash. */
+export function agentOfKeyStatement(
   db: D1Database,
-  workspaceId: string,
+  keyHash: string,
   agentId: string,
-): Promise<boolean> {
-  const row = await db
-    .prepare("SELECT 1 AS found FROM agents WHERE id = ? AND workspace_id = ?")
-    .bind(agentId, workspaceId)
-    .first();
-  return row !== null;
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT 1 AS found FROM agents WHERE id = ? AND workspace_id =
+        (SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)`,
+    )
+    .bind(agentId, keyHash);
 }

@@ -27,8 +27,4 @@ export function toCaller(row: CallerRow | null | undefined): Caller | null {
   };
 }
 
-export async function findCaller(db: D1Database, keyHash: string): Promise<Caller | null> {
-  return toCaller(await findCallerStatement(db, keyHash).first<CallerRow>());
-}
-
 export type { CallerRow };

@@ -49,19 +49,31 @@ export function toPhoneNumber(row: PhoneNumberRow | NewPhoneNumber): PhoneNumber
   };
 }
 
-export async function listActivePhoneNumbers(
-  db: D1Database,
-  workspaceId: string,
-): Promise<PhoneNumberRow[]> {
-  const { results } = await db
+// Reads that run in the same D1 batch as the caller lookup find the workspace by key hash.
+const KEY_WORKSPACE =
+  "(SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
+
+export function listActiveStatement(db: D1Database, keyHash: string): D1PreparedStatement {
+  return db
     .prepare(
       `SELECT ${COLUMNS} FROM phone_numbers
-        WHERE workspace_id = ? AND status = 'active'
+        WHERE workspace_id = ${KEY_WORKSPACE} AND status = 'active'
         ORDER BY created_at DESC, id DESC LIMIT ?`,
     )
-    .bind(workspaceId, MAX_LISTED_NUMBERS)
-    .all<PhoneNumberRow>();
-  return results;
+    .bind(keyHash, MAX_LISTED_NUMBERS);
+}
+
+export function findActiveStatement(
+  db: D1Database,
+  keyHash: string,
+  id: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT ${COLUMNS} FROM phone_numbers
+        WHERE id = ? AND workspace_id = ${KEY_WORKSPACE} AND status = 'active'`,
+    )
+    .bind(id, keyHash);
 }
 
 export function findActivePhoneNumber(
@@ -78,7 +90,7 @@ export function findActivePhoneNumber(
     .first<PhoneNumberRow>();
 }
 
-export type ClaimResult = "claimed" | "over_purchased_cap" | "over_total_cap" | "number_taken";
+export type ClaimResult = "claimed" | "over_cap" | "number_taken";
 
 /**
  * Writes the number as `purchasing` before Twilio is asked: the durable record that it may be
@@ -121,17 +133,12 @@ export async function claimPhoneNumber(
       )
       .run();
     if (result.meta.changes === 1) return "claimed";
-    // Not written: say why (only on this rare path, so the common one stays one round trip).
-    const why = await db
-      .prepare(
-        `SELECT (SELECT COUNT(*) FROM phone_numbers WHERE id = ?1) AS existing,
-                (SELECT COUNT(*) FROM phone_numbers
-                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
-      )
-      .bind(number.id, number.workspace_id, number.source)
-      .first<{ existing: number; purchased: number }>();
-    if (why && why.existing > 0) return "claimed";
-    return why && why.purchased >= caps.purchased ? "over_purchased_cap" : "over_total_cap";
+    // Not written: either this claim already exists (a resumed purchase) or a cap is reached.
+    const existing = await db
+      .prepare("SELECT 1 FROM phone_numbers WHERE id = ?")
+      .bind(number.id)
+      .first();
+    return existing ? "claimed" : "over_cap";
   } catch (error) {
     if (String(error).includes("UNIQUE constraint failed: phone_numbers.e164")) {
       return "number_taken";

@@ -61,14 +61,22 @@ const retryLater = (message: string) =>
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   }).toFailure();
 
-const capReached = (cap: "purchased" | "total", purchasedNumberLimit: number) =>
-  new ApiError(
+const capReached = (cap: "purchased" | "total" | "either", purchasedNumberLimit: number) => {
+  const purchased = `its purchased-number limit of ${purchasedNumberLimit}`;
+  const total = `its limit of ${TOTAL_NUMBER_LIMIT} phone numbers of any source`;
+  const which =
+    cap === "purchased" ? purchased : cap === "total" ? total : `${purchased} or ${total}`;
+  return new ApiError(
     422,
     "conflict",
-    cap === "purchased"
-      ? `This workspace has reached its purchased-number limit of ${purchasedNumberLimit}; release one first.`
-      : `This workspace has reached its limit of ${TOTAL_NUMBER_LIMIT} phone numbers of any source; release one first.`,
+    `This workspace has reached ${which}; release a number first.`,
   ).toFailure();
+};
+
+const unconfirmed = () =>
+  retryLater(
+    "The purchase is not confirmed yet; retry with the same Idempotency-Key to learn its outcome.",
+  );
 
 const stillRunning = () =>
   new ApiError(
@@ -375,14 +383,9 @@ export class WorkspaceNumbers extends DurableObject<Env> {
             retryLater("The purchase could not be recorded; nothing was bought. Retry later."),
           );
         }
-        if (claim === "over_purchased_cap" || claim === "over_total_cap") {
-          return this.#abandon(
-            row,
-            capReached(
-              claim === "over_purchased_cap" ? "purchased" : "total",
-              purchasedNumberLimit ?? 0,
-            ),
-          );
+        if (claim === "over_cap") {
+          // D1 counts numbers this ledger never saw (created by another path).
+          return this.#abandon(row, capReached("either", purchasedNumberLimit ?? 0));
         }
         if (claim === "number_taken") {
           return this.#abandon(
@@ -433,9 +436,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         } catch (error) {
           this.#scheduleRetry(row.id);
           log.warn("purchase_outcome_unknown", { ...fields, error: String(error) });
-          return retryLater(
-            "The purchase is not confirmed yet; retry with the same Idempotency-Key to learn its outcome.",
-          );
+          return unconfirmed();
         }
         if (owned) {
           this.#setState(row.id, "bought", owned.sid);
@@ -450,9 +451,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
             row.id,
           );
           log.warn("purchase_outcome_unknown", { ...fields, settle_at: row.settle_at });
-          return retryLater(
-            "The purchase is not confirmed yet; retry with the same Idempotency-Key to learn its outcome.",
-          );
+          return unconfirmed();
         }
         log.info("purchase_not_made", fields);
         return this.#abandon(

@@ -15,8 +15,6 @@ export function allowedMethodsOf(routes: readonly RouterRoute[]) {
         method: r.method,
         pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+")}/?$`),
       }));
-    const methods = new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method));
-    if (methods.has("GET")) methods.add("HEAD");
-    return [...methods].sort();
+    return [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
   };
 }

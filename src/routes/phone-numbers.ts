@@ -1,12 +1,18 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { AppEnv } from "../app-env";
-import { requireApiKey } from "../auth/require-api-key";
+import {
+  requireApiKey,
+  resolveCaller,
+  resolveCallerAndAgent,
+  resolveCallerFirst,
+} from "../auth/require-api-key";
 import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioConfig } from "../config";
-import { agentExists } from "../db/agents";
 import {
   findActivePhoneNumber,
-  listActivePhoneNumbers,
+  findActiveStatement,
+  listActiveStatement,
+  type PhoneNumberRow,
   toPhoneNumber,
   updatePhoneNumber,
 } from "../db/phone-numbers";
@@ -78,108 +84,131 @@ async function idempotencyOf(c: Context<AppEnv>, request: unknown): Promise<Idem
 export const phoneNumbers = new Hono<AppEnv>()
   .use(requireApiKey)
 
-  .get("/available", validate("query", SearchAvailablePhoneNumbersQuerySchema), async (c) => {
-    const query = c.req.valid("query");
-    const twilio = TwilioClient.fromConfig(twilioConfig(c.env), {
-      request_id: c.get("requestId"),
-      workspace_id: c.get("caller").workspaceId,
-    });
-    const found = await twilio.searchAvailableLocal({
-      areaCode: query.area_code,
-      limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
-    });
-    const numbers: AvailablePhoneNumber[] = found
-      .filter((n) => hasCapability(n.capabilities, "voice"))
-      .map((n) => ({
-        e164: n.phone_number,
-        friendly_name: n.friendly_name ?? null,
-        locality: n.locality ?? null,
-        region: n.region ?? null,
-        iso_country: n.iso_country,
-      }));
-    await inWorkspace(() =>
-      workspaceNumbers(c).rememberSearch(
-        numbers.map((n) => n.e164),
-        recentSearchTtlMs(c.env),
-      ),
-    );
-    return c.json({ numbers }, 200);
-  })
+  .get(
+    "/available",
+    resolveCallerFirst,
+    validate("query", SearchAvailablePhoneNumbersQuerySchema),
+    async (c) => {
+      const query = c.req.valid("query");
+      const twilio = TwilioClient.fromConfig(twilioConfig(c.env), {
+        request_id: c.get("requestId"),
+        workspace_id: c.get("caller").workspaceId,
+      });
+      const found = await twilio.searchAvailableLocal({
+        areaCode: query.area_code,
+        limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
+      });
+      const numbers: AvailablePhoneNumber[] = found
+        .filter((n) => hasCapability(n.capabilities, "voice"))
+        .map((n) => ({
+          e164: n.phone_number,
+          friendly_name: n.friendly_name ?? null,
+          locality: n.locality ?? null,
+          region: n.region ?? null,
+          iso_country: n.iso_country,
+        }));
+      await inWorkspace(() =>
+        workspaceNumbers(c).rememberSearch(
+          numbers.map((n) => n.e164),
+          recentSearchTtlMs(c.env),
+        ),
+      );
+      return c.json({ numbers }, 200);
+    },
+  )
 
-  .post("/purchase", jsonBody, validate("json", PurchasePhoneNumberRequestSchema), async (c) => {
-    const body = c.req.valid("json");
-    const caller = c.get("caller");
-    const config = twilioConfig(c.env);
-    if (!config.credentials || !config.trunkSid) {
-      throw new TwilioError("not_configured", "purchase", null, null, "not configured");
-    }
-    const agentId = body.agent_id ?? null;
-    const idempotency = await idempotencyOf(c, {
-      operation: "purchase",
-      e164: body.e164,
-      label: body.label ?? null,
-      agent_id: agentId,
-    });
-    const agentFound = agentId ? await agentExists(c.env.DB, caller.workspaceId, agentId) : false;
-    const outcome = await inWorkspace<PurchaseOutcome>(() =>
-      workspaceNumbers(c).purchase({
-        workspaceId: caller.workspaceId,
+  .post(
+    "/purchase",
+    jsonBody,
+    resolveCallerAndAgent,
+    validate("json", PurchasePhoneNumberRequestSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const caller = c.get("caller");
+      const config = twilioConfig(c.env);
+      if (!config.credentials || !config.trunkSid) {
+        throw new TwilioError("not_configured", "purchase", null, null, "not configured");
+      }
+      const agentId = body.agent_id ?? null;
+      const idempotency = await idempotencyOf(c, {
+        operation: "purchase",
         e164: body.e164,
         label: body.label ?? null,
-        agentId,
-        agentFound,
-        trunkId: caller.trunkId,
-        purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
-        idempotency,
-        requestId: c.get("requestId"),
-      }),
-    );
-    if (!outcome.ok) throw ApiError.fromFailure(outcome);
-    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-    return c.json(outcome.number, 201);
-  })
+        agent_id: agentId,
+      });
+      const agentFound = agentId !== null && c.get("agentFound");
+      const outcome = await inWorkspace<PurchaseOutcome>(() =>
+        workspaceNumbers(c).purchase({
+          workspaceId: caller.workspaceId,
+          e164: body.e164,
+          label: body.label ?? null,
+          agentId,
+          agentFound,
+          trunkId: caller.trunkId,
+          purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+          idempotency,
+          requestId: c.get("requestId"),
+        }),
+      );
+      if (!outcome.ok) throw ApiError.fromFailure(outcome);
+      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(outcome.number, 201);
+    },
+  )
 
   .get("/", async (c) => {
-    const rows = await listActivePhoneNumbers(c.env.DB, c.get("caller").workspaceId);
+    const { results } = await resolveCaller(c, listActiveStatement(c.env.DB, c.get("keyHash")));
+    const rows = (results[0]?.results ?? []) as PhoneNumberRow[];
     return c.json({ numbers: rows.map(toPhoneNumber) }, 200);
   })
 
   .get("/:id", async (c) => {
     const id = c.req.param("id");
-    if (!isId("phone", id)) throw phoneNumberNotFound();
-    const row = await findActivePhoneNumber(c.env.DB, c.get("caller").workspaceId, id);
+    const valid = isId("phone", id);
+    const { results } = await resolveCaller(
+      c,
+      ...(valid ? [findActiveStatement(c.env.DB, c.get("keyHash"), id)] : []),
+    );
+    const row = results[0]?.results[0] as PhoneNumberRow | undefined;
     if (!row) throw phoneNumberNotFound();
     return c.json(toPhoneNumber(row), 200);
   })
 
-  .patch("/:id", jsonBody, validate("json", UpdatePhoneNumberRequestSchema), async (c) => {
-    const id = c.req.param("id");
-    if (!isId("phone", id)) throw phoneNumberNotFound();
-    const body = c.req.valid("json");
-    const { workspaceId } = c.get("caller");
-    // clear_agent_id wins over agent_id; agent_id: null unbinds too.
-    let agentId: string | null | undefined = body.agent_id;
-    if (body.clear_agent_id === true) agentId = null;
-    if (agentId && !(await agentExists(c.env.DB, workspaceId, agentId))) {
-      if (!(await findActivePhoneNumber(c.env.DB, workspaceId, id))) throw phoneNumberNotFound();
-      throw agentNotFound();
-    }
-    const row = await updatePhoneNumber(
-      c.env.DB,
-      workspaceId,
-      id,
-      {
-        label: body.label === undefined ? undefined : body.label === "" ? null : body.label,
-        agentId,
-      },
-      new Date().toISOString(),
-    );
-    if (!row) throw phoneNumberNotFound();
-    return c.json(toPhoneNumber(row), 200);
-  })
+  .patch(
+    "/:id",
+    jsonBody,
+    resolveCallerAndAgent,
+    validate("json", UpdatePhoneNumberRequestSchema),
+    async (c) => {
+      const id = c.req.param("id");
+      if (!isId("phone", id)) throw phoneNumberNotFound();
+      const body = c.req.valid("json");
+      const { workspaceId } = c.get("caller");
+      // clear_agent_id wins over agent_id; agent_id: null unbinds too.
+      let agentId: string | null | undefined = body.agent_id;
+      if (body.clear_agent_id === true) agentId = null;
+      if (agentId && !c.get("agentFound")) {
+        if (!(await findActivePhoneNumber(c.env.DB, workspaceId, id))) throw phoneNumberNotFound();
+        throw agentNotFound();
+      }
+      const row = await updatePhoneNumber(
+        c.env.DB,
+        workspaceId,
+        id,
+        {
+          label: body.label === undefined ? undefined : body.label === "" ? null : body.label,
+          agentId,
+        },
+        new Date().toISOString(),
+      );
+      if (!row) throw phoneNumberNotFound();
+      return c.json(toPhoneNumber(row), 200);
+    },
+  )
 
   .delete("/:id", async (c) => {
     const id = c.req.param("id");
+    await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
     const outcome = await inWorkspace<ReleaseOutcome>(() =>

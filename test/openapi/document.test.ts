@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import speechify from "../../../shared/spec/speechify-openapi-phone-numbers.json";
 import committed from "../../public/openapi.json";
@@ -127,8 +127,9 @@ function jsonSchemaOf(operationOrResponse: Json | undefined): Json | undefined {
 }
 
 describe("the OpenAPI document", () => {
-  it("is served at /openapi.json without an API key", async () => {
-    const response = await exports.default.fetch("http://localhost/openapi.json");
+  it("is served at /openapi.json as a static asset, without an API key", async () => {
+    // Workers serve assets before the Worker runs; the binding serves them the same way.
+    const response = await env.ASSETS.fetch("http://localhost/openapi.json");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     expect(await response.json()).toEqual(committed);
