@@ -81,9 +81,10 @@ function countingNamespace<T extends Rpc.DurableObjectBranded | undefined>(
           get(stubTarget, method) {
             const member = Reflect.get(stubTarget, method);
             if (typeof member !== "function") return member;
+            // Reflect.apply: on an RPC stub, `member.apply` would be a remote method "apply".
             return (...callArgs: unknown[]) => {
               counter.objectCalls++;
-              return member.apply(stubTarget, callArgs);
+              return Reflect.apply(member, stubTarget, callArgs);
             };
           },
         });
