@@ -107,7 +107,8 @@ export function combine(parts) {
     rps: latencies.length / seconds,
     p50_ms: percentile(latencies, 0.5),
     p99_ms: percentile(latencies, 0.99),
-    workerd_cpu_ms_per_request: cpu === null || latencies.length === 0 ? null : cpu / latencies.length,
+    workerd_cpu_ms_per_request:
+      cpu === null || latencies.length === 0 ? null : cpu / latencies.length,
     workerd_cpu_utilization: cpu === null ? null : cpu / 1000 / seconds,
   };
 }

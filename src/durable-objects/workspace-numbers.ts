@@ -699,13 +699,18 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     return 3 * twilioConfig(this.env).timeoutMs + 5_000;
   }
 
+  /**
+   * Makes the alarm fire by the earliest unfinished row's next attempt. An alarm already due
+   * sooner is left alone (it finds nothing, or re-arms), which saves a storage write per request.
+   */
   async #armAlarm() {
     const next = this.#sql
       .exec<{ at: number | null }>(
         "SELECT MIN(next_attempt_at) AS at FROM ledger WHERE state != 'active'",
       )
       .one().at;
-    if (next === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 50));
+    if (next === null) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 }
