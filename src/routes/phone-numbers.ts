@@ -130,10 +130,12 @@ export const phoneNumbers = new Hono<AppEnv>()
         throw new TwilioError("not_configured", "purchase", null, null, "not configured");
       }
       const agentId = body.agent_id ?? null;
+      // An empty label is no label, as in PATCH.
+      const label = body.label || null;
       const idempotency = await idempotencyOf(c, {
         operation: "purchase",
         e164: body.e164,
-        label: body.label ?? null,
+        label,
         agent_id: agentId,
       });
       const agentFound = agentId !== null && c.get("agentFound");
@@ -141,7 +143,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         workspaceNumbers(c).purchase({
           workspaceId: caller.workspaceId,
           e164: body.e164,
-          label: body.label ?? null,
+          label,
           agentId,
           agentFound,
           trunkId: caller.trunkId,

@@ -74,7 +74,7 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
 
   it("returns null for empty optional fields", async () => {
     const ws = await createWorkspace({ trunkId: null });
-    const number = await searchAndBuy(ws, "512");
+    const number = await searchAndBuy(ws, "512", { label: "" });
     expect(number).toMatchObject({ label: null, agent_id: null, trunk_id: null });
     expectMatchesSpec(PURCHASE, "POST", 201, number);
   });
