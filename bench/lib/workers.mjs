@@ -143,11 +143,10 @@ export async function standinControl(mf) {
     reset: () => control("POST", "reset"),
     clearRequests: () => control("DELETE", "requests"),
     clearFaults: () => control("DELETE", "faults"),
-    /** Every Twilio call waits `ms` before it is performed (0: no wait). */
+    /** Every Twilio reply waits `ms` (0: no wait): the stand-in's latency setting. */
     async setLatency(ms) {
       await control("DELETE", "faults");
-      if (ms > 0)
-        await control("POST", "faults", { operation: "any", kind: "delay", delay_ms: ms });
+      await control("POST", "latency", { ms });
     },
   };
 }

@@ -208,7 +208,15 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     const finish = (reply: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
       this.#log(call, operation, reply.status, reply.body, fault);
       const bodyText = reply.body === null ? null : JSON.stringify(reply.body);
-      return { action: "respond", holdMs, status: reply.status, bodyText, headers: reply.headers };
+      // The configured latency: the reply waits (in the Worker), the work is already done.
+      const hold = Math.max(holdMs, this.#latencyMs);
+      return {
+        action: "respond",
+        holdMs: hold,
+        status: reply.status,
+        bodyText,
+        headers: reply.headers,
+      };
     };
     const error = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       finish({ status, body, headers }, null);
@@ -553,7 +561,19 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
 
   // ---- Control API -------------------------------------------------------------------------
 
+  /**
+   * Latency of every Twilio reply, in ms (0: none). Cheaper than a `delay` fault, which costs a
+   * second call into this object per request: for the benchmark, where the stand-in shares the
+   * machine with the Worker under test.
+   */
+  #latencyMs = 0;
+
+  setLatency(ms: number): void {
+    this.#latencyMs = ms;
+  }
+
   reset(): void {
+    this.#latencyMs = 0;
     this.#sql.exec("DELETE FROM owned_numbers");
     this.#sql.exec("DELETE FROM faults");
     this.#sql.exec("DELETE FROM request_log");

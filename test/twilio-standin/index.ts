@@ -194,6 +194,11 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
     case "POST /__standin/reset":
       await stub.reset();
       return json({ ok: true });
+    case "POST /__standin/latency": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 600_000) ?? 0;
+      await stub.setLatency(ms);
+      return json({ ok: true, ms });
+    }
     case "GET /__standin/faults":
       return json({ faults: await stub.listFaults() });
     case "POST /__standin/faults": {

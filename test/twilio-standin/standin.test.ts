@@ -888,3 +888,16 @@ describe("OpenAPI contract", () => {
     );
   });
 });
+
+describe("latency setting", () => {
+  it("holds every reply for the set time, after the work is done, until reset", async () => {
+    await control("POST", "latency", { ms: 300 });
+    const started = Date.now();
+    await search({ AreaCode: "907" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    await control("POST", "reset");
+    const again = Date.now();
+    await search({ AreaCode: "907" });
+    expect(Date.now() - again).toBeLessThan(250);
+  });
+});
