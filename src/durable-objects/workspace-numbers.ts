@@ -150,13 +150,8 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   async purchase(input: PurchaseInput): Promise<PurchaseOutcome> {
     const now = Date.now();
-    if (input.idempotency) {
-      const prior = this.#idempotencyRow(input.idempotency.key);
-      if (prior) {
-        const resumed = await this.#resume(prior, input.idempotency.requestHash, input.requestId);
-        if (resumed) return resumed as PurchaseOutcome;
-      }
-    }
+    const repeated = await this.#repeated(input);
+    if (repeated) return repeated as PurchaseOutcome;
 
     // The documented order of checks: recent search, agent, caps, then Twilio.
     if (!this.#wasRecentlySearched(input.e164, now)) {
@@ -168,12 +163,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
       ).toFailure();
     }
     if (input.agentId && !input.agentFound) return agentNotFound().toFailure();
-    const config = twilioConfig(this.env);
-    if (!config.credentials || !config.trunkSid) {
-      return toApiError(
-        new TwilioError("not_configured", "purchase", null, null, "not configured"),
-      ).toFailure();
-    }
+    // Purchasing not configured is refused by the route, before this object is called.
 
     const id = newId("phone");
     const at = new Date(now).toISOString();
@@ -242,13 +232,8 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   async release(input: ReleaseInput): Promise<ReleaseOutcome> {
     const now = Date.now();
-    if (input.idempotency) {
-      const prior = this.#idempotencyRow(input.idempotency.key);
-      if (prior) {
-        const resumed = await this.#resume(prior, input.idempotency.requestHash, input.requestId);
-        if (resumed) return resumed as ReleaseOutcome;
-      }
-    }
+    const repeated = await this.#repeated(input);
+    if (repeated) return repeated as ReleaseOutcome;
 
     let row = this.#ledgerRow(input.id);
     if (!row) {
@@ -581,6 +566,16 @@ export class WorkspaceNumbers extends DurableObject<Env> {
         this.#sql.exec("DELETE FROM idempotency_keys WHERE key = ?", row.idempotency_key);
       }
     });
+  }
+
+  /** For a request with an Idempotency-Key already seen: its answer; otherwise null. */
+  async #repeated(input: {
+    idempotency: Idempotency | null;
+    requestId: string;
+  }): Promise<PurchaseOutcome | ReleaseOutcome | null> {
+    const prior = input.idempotency && this.#idempotencyRow(input.idempotency.key);
+    if (!prior || !input.idempotency) return null;
+    return this.#resume(prior, input.idempotency.requestHash, input.requestId);
   }
 
   /**
