@@ -6,9 +6,9 @@ import { twilioStandin } from "../helpers/standin";
 import { createWorkspace } from "../helpers/workspaces";
 
 async function heldAtStandin(prefixes: string[]): Promise<string[]> {
-  return (await twilioStandin.numbers())
-    .map((n) => n.phone_number)
-    .filter((e164) => prefixes.some((p) => e164.startsWith(`+1${p}`)));
+  return (await twilioStandin.held()).filter((e164) =>
+    prefixes.some((p) => e164.startsWith(`+1${p}`)),
+  );
 }
 
 describe("caps under concurrency", () => {

@@ -51,8 +51,7 @@ export async function expectLedgerInvariant(
   areaCode: string,
   purchasedLimit: number,
 ): Promise<void> {
-  const held = (await twilioStandin.numbers())
-    .map((n) => n.phone_number)
+  const held = (await twilioStandin.held())
     .filter((e164) => e164.startsWith(`+1${areaCode}`))
     .sort();
   const { results } = await env.DB.prepare(

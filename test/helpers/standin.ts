@@ -28,6 +28,11 @@ export const twilioStandin = {
   addFault: (fault: StandinFault) => control("POST", "faults", fault),
   clearFaults: () => control("DELETE", "faults"),
   numbers: async () => (await control<{ numbers: StandinNumber[] }>("GET", "numbers")).numbers,
+  /** The E.164 of every number the account holds. */
+  held: async () =>
+    (await control<{ numbers: StandinNumber[] }>("GET", "numbers")).numbers.map(
+      (n) => n.phone_number,
+    ),
   buyDirectly: (phoneNumber: string) =>
     control<StandinNumber>("POST", "numbers", { phone_number: phoneNumber }),
   requests: async () => (await control<{ requests: StandinRequest[] }>("GET", "requests")).requests,

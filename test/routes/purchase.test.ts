@@ -10,7 +10,7 @@ import { call, createAgent, createWorkspace } from "../helpers/workspaces";
 const PURCHASE = "/v1/agents/phone-numbers/purchase";
 
 async function heldAtStandin(e164s: string[]): Promise<string[]> {
-  const owned = new Set((await twilioStandin.numbers()).map((n) => n.phone_number));
+  const owned = new Set(await twilioStandin.held());
   return e164s.filter((e) => owned.has(e));
 }
 
