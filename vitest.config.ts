@@ -1,6 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The stand-ins run as auxiliary Workers, built by test/global-setup.ts (standins/build.mjs);
+// their bindings are those of their own wrangler.toml.
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {

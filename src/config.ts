@@ -40,7 +40,7 @@ export function twilioConfig(env: Env): TwilioConfig {
   } else if (accountSid && authToken) {
     credentials = { accountSid, username: accountSid, password: authToken };
   }
-  const standin = loose.TWILIO_STANDIN;
+  const standin = loose.TWILIO_UPSTREAM;
   return {
     credentials,
     trunkSid: text(loose, "TWILIO_TRUNK_SID"),

@@ -4,7 +4,6 @@ import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { allowedMethodsOf } from "./http/allowed-methods";
 import { renderError } from "./http/errors";
-import { countIo } from "./io-counters";
 import { log } from "./log";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
@@ -36,9 +35,6 @@ app.use(async (c, next) => {
     duration_ms: Date.now() - started,
   });
 });
-
-// Benchmark instrumentation (compiled out of production, off unless IO_COUNTERS=1).
-if (IO_COUNTERS_BUILD) app.use(countIo);
 
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
 app.route("/internal", internal);

@@ -1,16 +1,7 @@
-import { build } from "esbuild";
+import { buildStandins } from "../standins/build.mjs";
 
 // Runs in Node before the pool starts: auxiliary Workers are given to Miniflare as built
-// JavaScript, so the Twilio stand-in is bundled here from its TypeScript source.
-export default async function buildTwilioStandin() {
-  await build({
-    entryPoints: ["test/twilio-standin/index.ts"],
-    outfile: ".standin-build/twilio-standin.js",
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    external: ["cloudflare:*"],
-    logLevel: "warning",
-  });
+// JavaScript, so the stand-ins are bundled here from their TypeScript sources.
+export default async function buildStandinsForTests() {
+  await buildStandins(".standin-build");
 }

@@ -18,7 +18,7 @@ describe("reconciliation of the master Twilio account against D1", () => {
     // An orphan: bought at Twilio with no record. Lost: Twilio no longer has a recorded number.
     const orphan = await twilioStandin.buyDirectly("+16015550199");
     const lostSid = (await twilioStandin.numbers()).find((n) => n.phone_number === lost.e164)?.sid;
-    await env.TWILIO_STANDIN?.fetch(
+    await env.TWILIO_UPSTREAM?.fetch(
       `https://api.twilio.com/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers/${lostSid}.json`,
       {
         method: "DELETE",

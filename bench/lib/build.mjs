@@ -2,12 +2,12 @@
 // - the API's production bundle (minified, `--env production`): the size numbers;
 // - the API's bundle from the top-level (dev) config: what runs in Miniflare;
 // - the baseline hello Worker (bench/hello), built the same way as production;
-// - the Twilio stand-in, bundled with esbuild as test/global-setup.ts does.
+// - the stand-ins, bundled by standins/build.mjs (as for the tests).
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { buildStandins } from "../../standins/build.mjs";
 
 function runWrangler(root, args, cwd) {
   const bin = path.join(root, "node_modules", ".bin", "wrangler");
@@ -43,7 +43,6 @@ export async function buildAll(root, tmp) {
     prod: path.join(tmp, "api-production"),
     dev: path.join(tmp, "api-dev"),
     hello: path.join(tmp, "hello"),
-    standin: path.join(tmp, "standin", "twilio-standin.js"),
   };
   const helloDir = path.join(root, "bench", "hello");
   await Promise.all([
@@ -52,27 +51,17 @@ export async function buildAll(root, tmp) {
       ["deploy", "--dry-run", "--outdir", out.prod, "--minify", "--env", "production"],
       root,
     ),
-    // The same code as production; only the bindings differ (TWILIO_STANDIN is kept).
+    // The same code as production; only the bindings differ (TWILIO_UPSTREAM is kept).
     runWrangler(root, ["deploy", "--dry-run", "--outdir", out.dev, "--minify"], root),
     runWrangler(root, ["deploy", "--dry-run", "--outdir", out.hello, "--minify"], helloDir),
-    build({
-      absWorkingDir: root,
-      entryPoints: ["test/twilio-standin/index.ts"],
-      outfile: out.standin,
-      bundle: true,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      external: ["cloudflare:*"],
-      logLevel: "warning",
-    }),
   ]);
+  const standins = await buildStandins(path.join(tmp, "standins"));
   // wrangler leaves a scratch folder beside the config it was given.
   rmSync(path.join(helloDir, ".wrangler"), { recursive: true, force: true });
   return {
     prodScript: path.join(out.prod, "index.js"),
     devScript: path.join(out.dev, "index.js"),
     helloScript: path.join(out.hello, "index.js"),
-    standinScript: out.standin,
+    standinScript: standins["twilio-standin"],
   };
 }

@@ -103,12 +103,12 @@ export function startD1Floor(root) {
 }
 
 function standinWorker(root, script) {
-  const config = fromWranglerConfig(path.join(root, "test", "twilio-standin", "wrangler.toml"));
+  const config = fromWranglerConfig(path.join(root, "standins", "twilio", "wrangler.toml"));
   return { name: "twilio-standin", ...source(script), ...config };
 }
 
 /**
- * The API with its D1, its Durable Object and the stand-in bound as TWILIO_STANDIN, with the
+ * The API with its D1, its Durable Object and the stand-in bound as TWILIO_UPSTREAM, with the
  * vars of wrangler.toml's top level; `ioCounters` adds IO_COUNTERS="1" (X-IO-Counts).
  */
 export function startApi(root, script, standinScript, { ioCounters }) {

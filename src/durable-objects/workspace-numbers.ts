@@ -11,7 +11,6 @@ import {
 } from "../db/phone-numbers";
 import { ApiError, agentNotFound, type Failure, phoneNumberNotFound } from "../errors";
 import { newId } from "../ids";
-import { countingD1, ioCountersEnabled } from "../io-counters";
 import { type LogFields, log } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { TwilioClient } from "../twilio/client";
@@ -96,27 +95,10 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   /** Ledger rows that a live request (or the alarm) is driving right now. */
   readonly #inFlight = new Set<string>();
 
-  /** D1 round trips since the last takeIoCount(); counted only when IO_COUNTERS=1. */
-  readonly #io: { d1: number };
-
   constructor(ctx: DurableObjectState, env: Env) {
-    const io = { d1: 0 };
-    super(
-      ctx,
-      IO_COUNTERS_BUILD && ioCountersEnabled(env)
-        ? { ...env, DB: countingD1(env.DB, () => io.d1++) }
-        : env,
-    );
-    this.#io = io;
+    super(ctx, env);
     this.#sql = ctx.storage.sql;
     this.#sql.exec(LEDGER_SCHEMA);
-  }
-
-  /** For the benchmark's instrumentation: D1 round trips made since the last call. */
-  takeIoCount(): number {
-    const count = this.#io.d1;
-    this.#io.d1 = 0;
-    return count;
   }
 
   /**

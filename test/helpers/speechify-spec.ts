@@ -1,6 +1,6 @@
 import { Validator } from "@cfworker/json-schema";
 import { expect } from "vitest";
-import spec from "../../../shared/spec/speechify-openapi-phone-numbers.json";
+import spec from "../../spec/speechify/openapi-phone-numbers.json";
 
 type Schema = Record<string, unknown>;
 

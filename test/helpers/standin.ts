@@ -1,7 +1,11 @@
 import { env } from "cloudflare:workers";
-import type { FaultSpec, OwnedNumberSummary, TwilioRequestLogEntry } from "../twilio-standin/types";
+import type {
+  FaultSpec,
+  OwnedNumberSummary,
+  TwilioRequestLogEntry,
+} from "../../standins/twilio/types";
 
-// Control of the Twilio stand-in (test/twilio-standin) from tests: its state, its request log
+// Control of the Twilio stand-in (standins/twilio) from tests: its state, its request log
 // and the faults it injects into the next matching Twilio calls.
 
 export type StandinFault = FaultSpec;
@@ -9,8 +13,8 @@ export type StandinNumber = OwnedNumberSummary;
 export type StandinRequest = TwilioRequestLogEntry;
 
 function standin(): Fetcher {
-  if (!env.TWILIO_STANDIN) throw new Error("the TWILIO_STANDIN binding is missing");
-  return env.TWILIO_STANDIN;
+  if (!env.TWILIO_UPSTREAM) throw new Error("the TWILIO_UPSTREAM binding is missing");
+  return env.TWILIO_UPSTREAM;
 }
 
 async function control<T>(method: string, path: string, body?: unknown): Promise<T> {

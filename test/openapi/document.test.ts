@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import speechify from "../../../shared/spec/speechify-openapi-phone-numbers.json";
 import committed from "../../public/openapi.json";
 import { buildOpenApiDocument } from "../../scripts/openapi/document";
+import speechify from "../../spec/speechify/openapi-phone-numbers.json";
 import { problemsWithResponse } from "../helpers/our-openapi";
 
 type Json = Record<string, unknown>;

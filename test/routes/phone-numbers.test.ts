@@ -187,7 +187,7 @@ describe("DELETE /v1/agents/phone-numbers/{id}", () => {
     const number = await searchAndBuy(ws, "510");
     const owned = (await twilioStandin.numbers()).find((n) => n.phone_number === number.e164);
     // Someone released it at Twilio behind our back.
-    await env.TWILIO_STANDIN?.fetch(
+    await env.TWILIO_UPSTREAM?.fetch(
       `https://api.twilio.com/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers/${owned?.sid}.json`,
       {
         method: "DELETE",

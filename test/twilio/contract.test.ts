@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
+import { checkTwilioRequest, checkTwilioResponse } from "../../standins/twilio/openapi-contract";
 import { BASE, purchase, search, searchAndBuy } from "../helpers/phone-numbers";
 import { twilioStandin } from "../helpers/standin";
 import { call, createWorkspace } from "../helpers/workspaces";
-import { checkTwilioRequest, checkTwilioResponse } from "../twilio-standin/openapi-contract";
 
 // Every request the Worker sends to Twilio, and every reply the stand-in gives it, checked
 // against Twilio's own OpenAPI document, so neither side can drift from the real API.

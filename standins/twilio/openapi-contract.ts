@@ -2,12 +2,12 @@
 // client that passes its tests against the stand-in also speaks the live API's language, and the
 // stand-in itself cannot drift from what Twilio documents.
 //
-// The spec is OpenAPI 3.0 and describes the live API imperfectly (see ../../../shared/twilio-oai/
+// The spec is OpenAPI 3.0 and describes the live API imperfectly (see ../../spec/twilio/
 // README.md). Where the live API is known to differ, the difference is written down below in
 // LIVE_API_DEVIATIONS rather than silently loosening the whole check.
 
 import { type OutputUnit, type Schema, Validator } from "@cfworker/json-schema";
-import spec from "../../../shared/twilio-oai/twilio_api_v2010.json";
+import spec from "../../spec/twilio/twilio_api_v2010.json";
 import type { TwilioRequestLogEntry } from "./types";
 
 /** The parts of a log entry the checks read; entries recorded elsewhere may omit `auth`. */

@@ -1,7 +1,12 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { checkTwilioRequest, checkTwilioResponse } from "./openapi-contract";
-import type { Fault, FaultSpec, OwnedNumberSummary, TwilioRequestLogEntry } from "./types";
+import { checkTwilioRequest, checkTwilioResponse } from "../../standins/twilio/openapi-contract";
+import type {
+  Fault,
+  FaultSpec,
+  OwnedNumberSummary,
+  TwilioRequestLogEntry,
+} from "../../standins/twilio/types";
 
 const ACCOUNT_SID = "AC00000000000000000000000000000000";
 const AUTH_TOKEN = "standin-auth-token";
@@ -16,8 +21,8 @@ const RFC_2822 =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
 
 function standin(): Fetcher {
-  const binding = env.TWILIO_STANDIN;
-  if (!binding) throw new Error("TWILIO_STANDIN binding is missing from the test environment");
+  const binding = env.TWILIO_UPSTREAM;
+  if (!binding) throw new Error("TWILIO_UPSTREAM binding is missing from the test environment");
   return binding;
 }
 
