@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { RequestIdVariables } from "hono/request-id";
+import type { BodyRead } from "./http/json-body";
 
 /** The caller, as established by its API key. */
 export type Caller = {
@@ -19,6 +20,8 @@ export type AppEnv = {
     caller: Caller;
     /** Whether the body's agent_id names an agent of the caller's workspace. */
     agentFound: boolean;
+    /** The request's body, read once (see readJsonBody). */
+    bodyRead: BodyRead;
   };
 };
 

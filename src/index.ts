@@ -1,9 +1,9 @@
 import { routePath } from "hono/route";
 import { Hono } from "hono/tiny";
+import { ApiError } from "./api-error";
 import type { AppEnv } from "./app-env";
-import { ApiError } from "./errors";
 import { allowedMethodsOf } from "./http/allowed-methods";
-import { renderError } from "./http/errors";
+import { renderError } from "./http/render-error";
 import { log } from "./log";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";

@@ -100,7 +100,7 @@ export async function reconcileTwilioNumbers(
     let action: ReconcileReport["lost"][number]["action"] = "none";
     if (options.fix) {
       const stub = env.WORKSPACE_NUMBERS.getByName(row.workspace_id);
-      action = (await stub.forgetLostNumber(row.workspace_id, row.id))
+      action = (await stub.recordLostNumber(row.workspace_id, row.id))
         ? "marked_released"
         : "left_in_progress";
     }

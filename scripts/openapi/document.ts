@@ -2,7 +2,7 @@
 // definition of the API's shapes). Run by `npm run openapi`, which writes public/openapi.json;
 // the Worker serves that file as a static asset, so no schema converter ships in the bundle.
 import * as z from "zod/mini";
-import { ErrorCodeSchema, ErrorSchema } from "../../src/schemas/errors";
+import { ErrorCodeSchema, ErrorSchema } from "../../src/schemas/error-body";
 import {
   AvailablePhoneNumberSchema,
   ListPhoneNumbersResponseSchema,

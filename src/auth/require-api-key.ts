@@ -1,8 +1,9 @@
 import type { Context } from "hono";
+import { unauthorized } from "../api-error";
 import { type AppEnv, appMiddleware, type Caller } from "../app-env";
 import { agentOfKeyStatement } from "../db/agents";
 import { type CallerRow, findCallerStatement, toCaller } from "../db/api-keys";
-import { unauthorized } from "../errors";
+import { readJsonBody } from "../http/json-body";
 import { isId } from "../ids";
 import { hashApiKey, isWellFormedApiKey } from "./api-keys";
 
@@ -50,13 +51,14 @@ export const resolveCallerFirst = appMiddleware(async (c, next) => {
 });
 
 /**
- * For bodies that name an agent: resolves the caller and checks the agent in one round trip,
- * after the body is parsed and before it is validated, so an unknown key is still a 401 first.
+ * For bodies that may name an agent: resolves the caller and checks the agent in one round
+ * trip. It only peeks at the body: an unknown key is a 401 before any complaint about the body
+ * (its type, size or syntax), which jsonBody makes next.
  */
 export const resolveCallerAndAgent = appMiddleware(async (c, next) => {
-  const body = (await c.req.json().catch(() => null)) as { agent_id?: unknown } | null;
-  const agentId =
-    typeof body?.agent_id === "string" && isId("agent", body.agent_id) ? body.agent_id : null;
+  const read = await readJsonBody(c);
+  const named = read.ok ? read.body.agent_id : undefined;
+  const agentId = typeof named === "string" && isId("agent", named) ? named : null;
   const { results } = await resolveCaller(
     c,
     ...(agentId ? [agentOfKeyStatement(c.env.DB, c.get("keyHash"), agentId)] : []),

@@ -1,3 +1,4 @@
+import type { ClaimResult, Records } from "../saga/ports";
 import type {
   PhoneNumber,
   PhoneNumberCapability,
@@ -90,8 +91,6 @@ export function findActivePhoneNumber(
     .first<PhoneNumberRow>();
 }
 
-export type ClaimResult = "claimed" | "over_cap" | "number_taken";
-
 /**
  * Writes the number as `purchasing` before Twilio is asked: the durable record that it may be
  * bought. The insert happens only while the workspace is under both caps, counted in the same
@@ -134,11 +133,16 @@ export async function claimPhoneNumber(
       .run();
     if (result.meta.changes === 1) return "claimed";
     // Not written: either this claim already exists (a resumed purchase) or a cap is reached.
-    const existing = await db
-      .prepare("SELECT 1 FROM phone_numbers WHERE id = ?")
-      .bind(number.id)
-      .first();
-    return existing ? "claimed" : "over_cap";
+    const counts = await db
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE id = ?1) AS existing,
+                (SELECT COUNT(*) FROM phone_numbers
+                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
+      )
+      .bind(number.id, number.workspace_id, number.source)
+      .first<{ existing: number; purchased: number }>();
+    if (counts?.existing) return "claimed";
+    return { over: (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
   } catch (error) {
     if (String(error).includes("UNIQUE constraint failed: phone_numbers.e164")) {
       return "number_taken";
@@ -164,7 +168,7 @@ export async function activatePhoneNumber(
 }
 
 /** Idempotent: removes a claim whose purchase did not happen. */
-export async function abandonClaim(db: D1Database, id: string): Promise<void> {
+export async function undoClaim(db: D1Database, id: string): Promise<void> {
   await db
     .prepare("DELETE FROM phone_numbers WHERE id = ? AND status = 'purchasing'")
     .bind(id)
@@ -221,4 +225,15 @@ export function updatePhoneNumber(
     )
     .bind(...values, id, workspaceId)
     .first<PhoneNumberRow>();
+}
+
+/** The saga's Records port over D1. */
+export function phoneNumberRecords(db: D1Database): Records {
+  return {
+    claim: (record, limits) => claimPhoneNumber(db, record, limits),
+    activate: (id, carrierSid, at) => activatePhoneNumber(db, id, carrierSid, at),
+    undoClaim: (id) => undoClaim(db, id),
+    markReleased: (workspaceId, id, at) => markPhoneNumberReleased(db, workspaceId, id, at),
+    findActive: (workspaceId, id) => findActivePhoneNumber(db, workspaceId, id),
+  };
 }

@@ -1,26 +1,33 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type * as z from "zod/mini";
-import { ApiError } from "../errors";
+import { ApiError } from "../api-error";
 import { IMMUTABLE_FIELDS } from "../schemas/requests";
 
 type Issue = { path: PropertyKey[]; message: string; code?: string; keys?: string[] };
 
-/** zod issues as the envelope's `fields`: dotted path -> short message. */
+/**
+ * zod issues as the envelope's `fields`: dotted path -> short message. Built as entries, so
+ * that a field named `__proto__` is named too (an assignment would set the prototype instead).
+ */
 export function issuesToFields(issues: readonly Issue[]): Record<string, string> {
-  const fields: Record<string, string> = {};
+  const fields = new Map<string, string>();
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys" && issue.keys) {
       for (const key of issue.keys) {
-        fields[key] = (IMMUTABLE_FIELDS as readonly string[]).includes(key)
-          ? "cannot be changed"
-          : "is not a known field";
+        fields.set(
+          key,
+          (IMMUTABLE_FIELDS as readonly string[]).includes(key)
+            ? "cannot be changed"
+            : "is not a known field",
+        );
       }
       continue;
     }
-    fields[issue.path.map(String).join(".") || "body"] ??= issue.message;
+    const path = issue.path.map(String).join(".") || "body";
+    if (!fields.has(path)) fields.set(path, issue.message);
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 /** The one validation hook: every invalid input becomes 400 `validation_failed`. */

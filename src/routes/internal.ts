@@ -1,6 +1,6 @@
 import { Hono } from "hono/tiny";
+import { unauthorized } from "../api-error";
 import type { AppEnv } from "../app-env";
-import { unauthorized } from "../errors";
 import { reconcileTwilioNumbers } from "../reconcile";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
+import { ApiError, agentNotFound, phoneNumberNotFound } from "../api-error";
 import type { AppEnv } from "../app-env";
 import {
   requireApiKey,
@@ -7,7 +8,7 @@ import {
   resolveCallerAndAgent,
   resolveCallerFirst,
 } from "../auth/require-api-key";
-import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioConfig } from "../config";
+import { defaultPurchasedNumberLimit, recentSearchTtlMs } from "../config";
 import {
   findActivePhoneNumber,
   findActiveStatement,
@@ -16,17 +17,13 @@ import {
   toPhoneNumber,
   updatePhoneNumber,
 } from "../db/phone-numbers";
-import type {
-  Idempotency,
-  PurchaseOutcome,
-  ReleaseOutcome,
-} from "../durable-objects/workspace-numbers";
-import { ApiError, agentNotFound, phoneNumberNotFound } from "../errors";
+import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
+import { refusalToApiError } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { log } from "../log";
-import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
+import type { PurchaseOutcome, ReleaseOutcome } from "../saga/outcomes";
 import {
   DEFAULT_SEARCH_LIMIT,
   MAX_SEARCH_LIMIT,
@@ -34,9 +31,7 @@ import {
   SearchAvailablePhoneNumbersQuerySchema,
   UpdatePhoneNumberRequestSchema,
 } from "../schemas/requests";
-import { TwilioClient } from "../twilio/client";
-import { TwilioError } from "../twilio/errors";
-import { hasCapability } from "../twilio/resources";
+import { twilioCarrier } from "../twilio/carrier";
 
 function workspaceNumbers(c: Context<AppEnv>) {
   return c.env.WORKSPACE_NUMBERS.getByName(c.get("caller").workspaceId);
@@ -44,43 +39,43 @@ function workspaceNumbers(c: Context<AppEnv>) {
 
 /**
  * A call to the workspace's Durable Object that did not return (the object was reset, evicted
- * or overloaded) leaves any work in its ledger for its alarm; the client may retry.
+ * or overloaded) leaves any work in its ledger for its alarm; the client may retry. `T` is what
+ * the method returns: RPC's stub types do not carry a discriminated union through as it is.
  */
-async function inWorkspace<T>(call: () => Promise<unknown>): Promise<T> {
+async function inWorkspace<T>(c: Context<AppEnv>, call: () => Promise<unknown>): Promise<T> {
   try {
     return (await call()) as T;
   } catch (error) {
-    log.warn("workspace_object_unavailable", { error: String(error) });
+    log.warn("workspace_object_unavailable", {
+      request_id: c.get("requestId"),
+      error: String(error),
+    });
+    const retry = c.req.header("Idempotency-Key")
+      ? "retry it with the same Idempotency-Key"
+      : "retry it";
+    throw new ApiError(503, "service_unavailable", `The request was interrupted; ${retry}.`, {
+      retryAfterSeconds: 1,
+    });
+  }
+}
+
+/** Searching needs the carrier's credentials; purchasing also the platform's trunk. */
+function carrierOrUnavailable(c: Context<AppEnv>, options = { needsTrunk: false }) {
+  const logContext = { request_id: c.get("requestId"), workspace_id: c.get("caller").workspaceId };
+  const carrier = twilioCarrier(c.env, logContext, options);
+  if (!carrier) {
     throw new ApiError(
       503,
       "service_unavailable",
-      "The request was interrupted; retry it (with its Idempotency-Key, if any).",
-      { retryAfterSeconds: 1 },
+      "Phone-number purchasing is not configured here.",
     );
   }
+  return carrier;
 }
 
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
-
-/** The request's Idempotency-Key with a hash of what it asks for, or null when it has none. */
-async function idempotencyOf(c: Context<AppEnv>, request: unknown): Promise<Idempotency | null> {
-  const key = c.req.header("Idempotency-Key");
-  if (key === undefined) return null;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new ApiError(400, "validation_failed", "Invalid Idempotency-Key header.", {
-      fields: { "Idempotency-Key": "must be 1 to 255 printable ASCII characters" },
-    });
-  }
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(JSON.stringify(request)),
-  );
-  const requestHash = [...new Uint8Array(digest)]
-    .map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-  return { key, requestHash };
-}
-
+// Each route's checks run in the order its handlers are listed: the API key first (its D1
+// lookup batched with the route's own first query where it has one), then the body, then its
+// fields, then the configuration, then the workspace's own rules in its Durable Object.
 export const phoneNumbers = new Hono<AppEnv>()
   .use(requireApiKey)
 
@@ -90,24 +85,12 @@ export const phoneNumbers = new Hono<AppEnv>()
     validate("query", SearchAvailablePhoneNumbersQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      const twilio = TwilioClient.fromConfig(twilioConfig(c.env), {
-        request_id: c.get("requestId"),
-        workspace_id: c.get("caller").workspaceId,
-      });
-      const found = await twilio.searchAvailableLocal({
+      const carrier = carrierOrUnavailable(c);
+      const numbers = await carrier.searchAvailable({
         areaCode: query.area_code,
         limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
       });
-      const numbers: AvailablePhoneNumber[] = found
-        .filter((n) => hasCapability(n.capabilities, "voice"))
-        .map((n) => ({
-          e164: n.phone_number,
-          friendly_name: n.friendly_name ?? null,
-          locality: n.locality ?? null,
-          region: n.region ?? null,
-          iso_country: n.iso_country,
-        }));
-      await inWorkspace(() =>
+      await inWorkspace(c, () =>
         workspaceNumbers(c).rememberSearch(
           numbers.map((n) => n.e164),
           recentSearchTtlMs(c.env),
@@ -119,16 +102,13 @@ export const phoneNumbers = new Hono<AppEnv>()
 
   .post(
     "/purchase",
-    jsonBody,
     resolveCallerAndAgent,
+    jsonBody,
     validate("json", PurchasePhoneNumberRequestSchema),
     async (c) => {
       const body = c.req.valid("json");
       const caller = c.get("caller");
-      const config = twilioConfig(c.env);
-      if (!config.credentials || !config.trunkSid) {
-        throw new TwilioError("not_configured", "purchase", null, null, "not configured");
-      }
+      carrierOrUnavailable(c, { needsTrunk: true });
       const agentId = body.agent_id ?? null;
       // An empty label is no label, as in PATCH.
       const label = body.label || null;
@@ -138,21 +118,22 @@ export const phoneNumbers = new Hono<AppEnv>()
         label,
         agent_id: agentId,
       });
-      const agentFound = agentId !== null && c.get("agentFound");
-      const outcome = await inWorkspace<PurchaseOutcome>(() =>
+      // The workspace's own rules, in order: a repeated key, the recent search, the agent,
+      // the caps; then the saga's steps (see NumberSaga.purchase).
+      const outcome = await inWorkspace<PurchaseOutcome>(c, () =>
         workspaceNumbers(c).purchase({
           workspaceId: caller.workspaceId,
           e164: body.e164,
           label,
           agentId,
-          agentFound,
+          agentFound: agentId !== null && c.get("agentFound"),
           trunkId: caller.trunkId,
           purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
           idempotency,
           requestId: c.get("requestId"),
         }),
       );
-      if (!outcome.ok) throw ApiError.fromFailure(outcome);
+      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 201);
     },
@@ -178,8 +159,8 @@ export const phoneNumbers = new Hono<AppEnv>()
 
   .patch(
     "/:id",
-    jsonBody,
     resolveCallerAndAgent,
+    jsonBody,
     validate("json", UpdatePhoneNumberRequestSchema),
     async (c) => {
       const id = c.req.param("id");
@@ -213,7 +194,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const outcome = await inWorkspace<ReleaseOutcome>(() =>
+    const outcome = await inWorkspace<ReleaseOutcome>(c, () =>
       workspaceNumbers(c).release({
         workspaceId: c.get("caller").workspaceId,
         id,
@@ -221,7 +202,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         requestId: c.get("requestId"),
       }),
     );
-    if (!outcome.ok) throw ApiError.fromFailure(outcome);
+    if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.body(null, 204);
   });

@@ -1,6 +1,6 @@
 import type { TwilioConfig, TwilioCredentials } from "../config";
 import { type LogFields, log } from "../log";
-import { TwilioError } from "./errors";
+import { TwilioError } from "./failures";
 import {
   type AvailableLocalNumber,
   AvailableLocalNumberSchema,

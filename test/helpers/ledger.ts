@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import type { LedgerRow } from "../../src/durable-objects/ledger";
+import type { LedgerRow } from "../../src/saga/ledger";
 import { twilioStandin } from "./standin";
 import type { TestWorkspace } from "./workspaces";
 

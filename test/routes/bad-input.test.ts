@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ErrorCodeSchema } from "../../src/schemas/errors";
+import { ErrorCodeSchema } from "../../src/schemas/error-body";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
 import { BASE, expectError, searchAndBuy } from "../helpers/phone-numbers";
 import { twilioStandin } from "../helpers/standin";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { twilioConfig } from "../../src/config";
 import { TwilioClient } from "../../src/twilio/client";
-import { TwilioError } from "../../src/twilio/errors";
+import { TwilioError } from "../../src/twilio/failures";
 import { hasCapability } from "../../src/twilio/resources";
 import { twilioStandin } from "../helpers/standin";
 

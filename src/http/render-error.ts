@@ -1,14 +1,14 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { ApiError } from "../api-error";
 import type { AppEnv } from "../app-env";
-import { ApiError } from "../errors";
 import { log } from "../log";
-import type { ErrorBody } from "../schemas/errors";
-import { TwilioError, toApiError } from "../twilio/errors";
+import type { ErrorBody } from "../schemas/error-body";
+import { CarrierFailure, carrierFailureToApiError } from "./refusals";
 
 function toApiErrorFromAnything(error: unknown, c: Context<AppEnv>): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof TwilioError) return toApiError(error);
+  if (error instanceof CarrierFailure) return carrierFailureToApiError(error);
   if (error instanceof HTTPException && error.status === 401) {
     return new ApiError(401, "unauthorized", "Missing or invalid credentials.");
   }

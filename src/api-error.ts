@@ -1,4 +1,4 @@
-import type { ErrorCode } from "./schemas/errors";
+import type { ErrorCode } from "./schemas/error-body";
 
 /**
  * An outcome the client can act on. Thrown anywhere in a request and rendered once, by
@@ -6,7 +6,7 @@ import type { ErrorCode } from "./schemas/errors";
  */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 402 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
     readonly code: ErrorCode,
     message: string,
     readonly options: { fields?: Record<string, string>; retryAfterSeconds?: number } = {},
@@ -14,32 +14,7 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
-
-  /** The plain shape that crosses RPC boundaries (RPC drops custom error properties). */
-  toFailure(): Failure {
-    return {
-      ok: false,
-      status: this.status,
-      code: this.code,
-      message: this.message,
-      ...this.options,
-    };
-  }
-
-  static fromFailure(failure: Failure): ApiError {
-    const { status, code, message, fields, retryAfterSeconds } = failure;
-    return new ApiError(status, code, message, { fields, retryAfterSeconds });
-  }
 }
-
-export type Failure = {
-  ok: false;
-  status: ApiError["status"];
-  code: ErrorCode;
-  message: string;
-  fields?: Record<string, string>;
-  retryAfterSeconds?: number;
-};
 
 export const unauthorized = () =>
   new ApiError(401, "unauthorized", "Missing, malformed, unknown or revoked API key.");

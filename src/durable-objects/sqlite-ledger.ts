@@ -1,0 +1,224 @@
+import type { IdempotencyRecord, LedgerChanges, LedgerRow, NewLedgerRow } from "../saga/ledger";
+import type { Ledger } from "../saga/ports";
+
+/**
+ * The schema of the workspace object's own storage, one migration per version. The object
+ * applies the ones it has not applied yet when it starts; a migration is never edited once
+ * shipped, only followed by another.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: the ledger, the numbers recent searches returned, and Idempotency-Keys.
+  `CREATE TABLE IF NOT EXISTS ledger (
+     id TEXT PRIMARY KEY,                   -- the phone number's id (phone_<ULID>)
+     e164 TEXT NOT NULL,
+     source TEXT NOT NULL,                  -- a PhoneNumberSource
+     state TEXT NOT NULL,                   -- a LedgerState: reserved, buying, bought, active, releasing
+     twilio_sid TEXT,                       -- the carrier's id for the number, once known
+     record TEXT NOT NULL,                  -- the D1 row to write, as JSON
+     idempotency_key TEXT,                  -- unused since version 2 (keys name their number)
+     started_at INTEGER NOT NULL,           -- when the purchase was asked for (ms)
+     attempts INTEGER NOT NULL DEFAULT 0,   -- failed attempts so far, for the backoff
+     next_attempt_at INTEGER NOT NULL DEFAULT 0, -- when the alarm next looks at the row (ms)
+     settle_at INTEGER NOT NULL DEFAULT 0   -- buying: when a lookup that finds nothing is proof
+   );
+   CREATE INDEX IF NOT EXISTS ledger_e164 ON ledger (e164);
+   CREATE INDEX IF NOT EXISTS ledger_pending ON ledger (next_attempt_at) WHERE state != 'active';
+   CREATE TABLE IF NOT EXISTS recent_searches (
+     e164 TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL            -- after this (ms) the number may not be bought
+   );
+   CREATE TABLE IF NOT EXISTS idempotency_keys (
+     key TEXT PRIMARY KEY,                  -- the client's Idempotency-Key
+     request_hash TEXT NOT NULL,            -- SHA-256 of the operation and its normalized fields
+     number_id TEXT,                        -- the ledger row the key's request works on
+     status INTEGER,                        -- the stored answer: 201 or 204; NULL while running
+     body TEXT,                             -- the stored 201 body (JSON)
+     created_at INTEGER NOT NULL            -- keys are kept 24 h from here (ms)
+   );`,
+  // 2: a row carries the limits it was reserved under, so that a resumed purchase enforces
+  // them; keys find their work by number.
+  `ALTER TABLE ledger ADD COLUMN purchased_limit INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE ledger ADD COLUMN total_limit INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX IF NOT EXISTS idempotency_keys_number ON idempotency_keys (number_id)
+     WHERE status IS NULL;`,
+];
+
+const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
+  "state",
+  "twilio_sid",
+  "record",
+  "attempts",
+  "next_attempt_at",
+  "settle_at",
+];
+
+/** The Ledger port over the Durable Object's SQLite storage. */
+export class SqliteLedger implements Ledger {
+  readonly #sql: SqlStorage;
+  readonly #storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+    this.#sql = storage.sql;
+  }
+
+  /** Applies the migrations this storage has not seen; run once, when the object starts. */
+  migrate(): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      const current =
+        this.#sql
+          .exec<{ version: number }>("SELECT MAX(version) AS version FROM schema_version")
+          .one().version ?? 0;
+      MIGRATIONS.forEach((migration, index) => {
+        const version = index + 1;
+        if (version <= current) return;
+        this.#sql.exec(migration);
+        this.#sql.exec("INSERT INTO schema_version (version) VALUES (?)", version);
+      });
+    });
+  }
+
+  transaction<T>(work: () => T): T {
+    return this.#storage.transactionSync(work);
+  }
+
+  holdings(e164: string) {
+    const row = this.#sql
+      .exec<{ total: number; purchased: number; same_number: number }>(
+        `SELECT COUNT(*) AS total,
+                COALESCE(SUM(source = 'twilio_purchased'), 0) AS purchased,
+                COALESCE(SUM(e164 = ?), 0) AS same_number
+           FROM ledger`,
+        e164,
+      )
+      .one();
+    return { total: row.total, purchased: row.purchased, sameNumber: row.same_number };
+  }
+
+  insert(row: NewLedgerRow): void {
+    this.#sql.exec(
+      `INSERT INTO ledger (id, e164, source, state, twilio_sid, record, purchased_limit,
+         total_limit, started_at, next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id,
+      row.e164,
+      row.source,
+      row.state,
+      row.twilio_sid,
+      row.record,
+      row.purchased_limit,
+      row.total_limit,
+      row.started_at,
+      row.next_attempt_at,
+    );
+  }
+
+  get(id: string): LedgerRow | null {
+    return this.#sql.exec<LedgerRow>("SELECT * FROM ledger WHERE id = ?", id).toArray()[0] ?? null;
+  }
+
+  update(id: string, changes: LedgerChanges): void {
+    const columns = COLUMNS_OF_CHANGES.filter((column) => changes[column] !== undefined);
+    if (columns.length === 0) return;
+    this.#sql.exec(
+      `UPDATE ledger SET ${columns.map((column) => `${column} = ?`).join(", ")} WHERE id = ?`,
+      ...columns.map((column) => changes[column] ?? null),
+      id,
+    );
+  }
+
+  delete(id: string): void {
+    this.#sql.exec("DELETE FROM ledger WHERE id = ?", id);
+  }
+
+  due(now: number): LedgerRow[] {
+    return this.#sql
+      .exec<LedgerRow>(
+        `SELECT * FROM ledger WHERE state != 'active' AND next_attempt_at <= ?
+          ORDER BY next_attempt_at`,
+        now,
+      )
+      .toArray();
+  }
+
+  nextAttemptAt(): number | null {
+    return this.#sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(next_attempt_at) AS at FROM ledger WHERE state != 'active'",
+      )
+      .one().at;
+  }
+
+  findKey(key: string, notBefore: number): IdempotencyRecord | null {
+    return (
+      this.#sql
+        .exec<IdempotencyRecord>(
+          "SELECT * FROM idempotency_keys WHERE key = ? AND created_at > ?",
+          key,
+          notBefore,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
+  bindKey(key: string, requestHash: string, numberId: string, now: number): void {
+    this.#sql.exec(
+      `INSERT INTO idempotency_keys (key, request_hash, number_id, created_at)
+       VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
+         number_id = excluded.number_id, status = NULL, body = NULL,
+         created_at = excluded.created_at`,
+      key,
+      requestHash,
+      numberId,
+      now,
+    );
+  }
+
+  finishKeys(numberId: string, status: 201 | 204, body: unknown): void {
+    this.#sql.exec(
+      "UPDATE idempotency_keys SET status = ?, body = ? WHERE number_id = ? AND status IS NULL",
+      status,
+      body === null ? null : JSON.stringify(body),
+      numberId,
+    );
+  }
+
+  deleteUnfinishedKeys(numberId: string): void {
+    this.#sql.exec("DELETE FROM idempotency_keys WHERE number_id = ? AND status IS NULL", numberId);
+  }
+
+  deleteKey(key: string): void {
+    this.#sql.exec("DELETE FROM idempotency_keys WHERE key = ?", key);
+  }
+
+  deleteKeysBefore(time: number): void {
+    this.#sql.exec(
+      "DELETE FROM idempotency_keys WHERE created_at <= ? AND status IS NOT NULL",
+      time,
+    );
+  }
+
+  rememberSearch(e164s: string[], expiresAt: number, now: number): void {
+    this.#storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM recent_searches WHERE expires_at <= ?", now);
+      for (const e164 of e164s) {
+        this.#sql.exec(
+          `INSERT INTO recent_searches (e164, expires_at) VALUES (?, ?)
+           ON CONFLICT (e164) DO UPDATE SET expires_at = excluded.expires_at`,
+          e164,
+          expiresAt,
+        );
+      }
+    });
+  }
+
+  wasSearched(e164: string, now: number): boolean {
+    return (
+      this.#sql
+        .exec("SELECT 1 FROM recent_searches WHERE e164 = ? AND expires_at > ?", e164, now)
+        .toArray().length > 0
+    );
+  }
+}

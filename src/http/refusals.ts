@@ -1,0 +1,135 @@
+import { ApiError, agentNotFound, phoneNumberNotFound } from "../api-error";
+import type { Refusal, RefusalKind } from "../saga/outcomes";
+import { CarrierFailure } from "../saga/ports";
+
+/** What the request that met a refusal carried, where the advice depends on it. */
+export type RefusalContext = { idempotencyKey: boolean };
+
+/** A carrier or D1 hiccup: worth retrying after this many seconds. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** How a client should come back for the outcome of work still under way. */
+function retryAdvice(context: RefusalContext, what: string): string {
+  return context.idempotencyKey
+    ? `retry with the same Idempotency-Key to learn ${what}`
+    : `list your phone numbers shortly to learn ${what}`;
+}
+
+/**
+ * The one table from the saga's refusals to HTTP: status, error code, message and Retry-After.
+ * Messages say what happened to the money: "nothing was bought" only where that is known.
+ */
+const REFUSALS: {
+  [K in RefusalKind]: (refusal: Extract<Refusal, { kind: K }>, context: RefusalContext) => ApiError;
+} = {
+  not_searched: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "e164 was not returned by a recent search in this workspace; search first.",
+      { fields: { e164: "not returned by a recent search" } },
+    ),
+  agent_unknown: () => agentNotFound(),
+  already_held: () =>
+    new ApiError(422, "conflict", "This workspace already holds or is buying this number."),
+  cap_reached: ({ cap, limit }) =>
+    new ApiError(
+      422,
+      "conflict",
+      cap === "purchased"
+        ? `This workspace has reached its purchased-number limit of ${limit}; release a purchased number first.`
+        : `This workspace has reached its limit of ${limit} phone numbers of any source; release a number first.`,
+    ),
+  number_taken: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "This number is no longer available; search again and pick another.",
+    ),
+  not_found: () => phoneNumberNotFound(),
+  key_reused: () =>
+    new ApiError(
+      409,
+      "conflict",
+      "This Idempotency-Key was already used with a different request.",
+    ),
+  key_in_progress: () =>
+    new ApiError(
+      409,
+      "conflict",
+      "A request for this phone number is still running; retry shortly.",
+      {
+        retryAfterSeconds: 1,
+      },
+    ),
+  number_unavailable: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "The carrier no longer offers this number; nothing was bought. Search again and pick another.",
+    ),
+  nothing_bought: ({ reason, retryAfterSeconds }) =>
+    new ApiError(503, "service_unavailable", NOTHING_BOUGHT[reason], {
+      retryAfterSeconds: retryAfterSeconds ?? RETRY_AFTER_SECONDS,
+    }),
+  purchase_unconfirmed: (_refusal, context) =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      `The purchase is not confirmed yet; ${retryAdvice(context, "its outcome")}.`,
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    ),
+  bought_not_recorded: (_refusal, context) =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      `The number was bought but is not recorded yet; ${retryAdvice(context, "its id")}.`,
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    ),
+  purchase_undone: () =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "The purchase could not be completed and was undone; nothing is held. Retry later.",
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    ),
+  release_pending: ({ retryAfterSeconds }) =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "The release is not confirmed by the carrier yet; the number stays held until it is, and the release will be retried.",
+      { retryAfterSeconds: retryAfterSeconds ?? RETRY_AFTER_SECONDS },
+    ),
+  released_not_recorded: () =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "The number was released but is not recorded yet; retry shortly.",
+      { retryAfterSeconds: RETRY_AFTER_SECONDS },
+    ),
+};
+
+const NOTHING_BOUGHT: Record<Extract<Refusal, { kind: "nothing_bought" }>["reason"], string> = {
+  interrupted: "The purchase was interrupted; nothing was bought. Retry later.",
+  records_unavailable: "The purchase could not be recorded; nothing was bought. Retry later.",
+  carrier_did_not_buy:
+    "The carrier did not complete the purchase; nothing was bought. Retry later.",
+  carrier_unavailable: "The phone-number carrier is unavailable; nothing was bought. Retry later.",
+};
+
+export function refusalToApiError(refusal: Refusal, context: RefusalContext): ApiError {
+  const render = REFUSALS[refusal.kind] as (r: Refusal, c: RefusalContext) => ApiError;
+  return render(refusal, context);
+}
+
+/** A carrier failure met outside the saga (a search): nothing was changed. */
+export function carrierFailureToApiError(failure: CarrierFailure): ApiError {
+  return new ApiError(
+    503,
+    "service_unavailable",
+    "The phone-number carrier is unavailable; retry later.",
+    { retryAfterSeconds: failure.details.retryAfterSeconds ?? RETRY_AFTER_SECONDS },
+  );
+}
+
+export { CarrierFailure };

@@ -1,0 +1,513 @@
+import { type NewPhoneNumber, toPhoneNumber } from "../db/phone-numbers";
+import { newId } from "../ids";
+import type { PhoneNumber } from "../schemas/phone-numbers";
+import { nextAttemptDelayMs } from "./backoff";
+import { type Idempotency, type LedgerRow, recordOf } from "./ledger";
+import type { PurchaseOutcome, Refusal, ReleaseOutcome } from "./outcomes";
+import { CarrierFailure, type SagaPorts } from "./ports";
+
+export type PurchaseRequest = {
+  workspaceId: string;
+  e164: string;
+  label: string | null;
+  agentId: string | null;
+  /** Whether agentId names an agent of this workspace (looked up with the caller's key). */
+  agentFound: boolean;
+  trunkId: string | null;
+  purchasedNumberLimit: number;
+  idempotency: Idempotency | null;
+  requestId: string;
+};
+
+export type ReleaseRequest = {
+  workspaceId: string;
+  id: string;
+  idempotency: Idempotency | null;
+  requestId: string;
+};
+
+export type SagaSettings = {
+  /** Any workspace holds at most this many numbers, of every source together. */
+  totalNumberLimit: number;
+  /** How long a purchase sent without a reply may still complete at the carrier. */
+  settleMs: number;
+  /** How long a live request may take before the alarm treats its row as abandoned. */
+  graceMs: number;
+  /** After this long an unfinished purchase is undone at the carrier. */
+  deadlineMs: number;
+  /** How long an Idempotency-Key and its answer are kept. */
+  idempotencyTtlMs: number;
+};
+
+type Driver = { by: "request" | "alarm"; requestId: string | null };
+
+/** What one step of a row came to: the client's answer, or "continue" to the next step. */
+type Step = PurchaseOutcome | ReleaseOutcome | "continue";
+
+const refuse = <K extends Refusal["kind"]>(
+  kind: K,
+  details?: Omit<Extract<Refusal, { kind: K }>, "ok" | "kind">,
+): Refusal => ({ ok: false, kind, ...details }) as Refusal;
+
+/**
+ * The purchases and releases of one workspace, as a saga over its ledger: every step is written
+ * to the ledger before it is taken, every step is idempotent, a step that cannot complete is
+ * either compensated (nothing was bought: free the slot, the claim and the key) or left for the
+ * alarm, which drives each unfinished row forward with backoff until it is settled. A request,
+ * a retry with the same Idempotency-Key and the alarm may each pick a row up where the last
+ * one left it.
+ */
+export class NumberSaga {
+  /** Ledger rows that a live request (or the alarm) is driving right now. */
+  readonly #inFlight = new Set<string>();
+
+  constructor(
+    private readonly ports: SagaPorts,
+    private readonly settings: SagaSettings,
+  ) {}
+
+  /** Remembers the numbers a search returned; only these may be bought, until they expire. */
+  rememberSearch(e164s: string[], ttlMs: number): void {
+    const now = this.ports.clock.now();
+    this.ports.ledger.rememberSearch(e164s, now + ttlMs, now);
+  }
+
+  /**
+   * Buys a number. The order of checks: a repeated Idempotency-Key, the recent search, the
+   * agent, the caps in this workspace (counting purchases in flight), then the steps: the D1
+   * claim (the caps again, across every path, and the number's uniqueness across workspaces),
+   * the carrier, the D1 activation.
+   */
+  async purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
+    const { ledger, clock, scheduler } = this.ports;
+    const now = clock.now();
+    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    if (repeated) return repeated as PurchaseOutcome;
+
+    if (!ledger.wasSearched(request.e164, now)) return refuse("not_searched");
+    if (request.agentId && !request.agentFound) return refuse("agent_unknown");
+
+    const id = newId("phone");
+    const at = new Date(now).toISOString();
+    const record: NewPhoneNumber = {
+      id,
+      workspace_id: request.workspaceId,
+      e164: request.e164,
+      source: "twilio_purchased",
+      capabilities: ["inbound", "outbound"],
+      label: request.label,
+      trunk_id: request.trunkId,
+      agent_id: request.agentId,
+      livekit_phone_number_id: null,
+      twilio_sid: null,
+      created_at: at,
+      updated_at: at,
+    };
+    const limits = {
+      purchased: request.purchasedNumberLimit,
+      total: this.settings.totalNumberLimit,
+    };
+
+    // The reservation: the caps and the durable intent in one synchronous transaction, so that
+    // purchases in flight count against the caps and survive a crash of this object.
+    const refusal = ledger.transaction((): Refusal | null => {
+      const held = ledger.holdings(request.e164);
+      if (held.sameNumber > 0) return refuse("already_held");
+      if (held.purchased >= limits.purchased) {
+        return refuse("cap_reached", { cap: "purchased", limit: limits.purchased });
+      }
+      if (held.total >= limits.total) {
+        return refuse("cap_reached", { cap: "total", limit: limits.total });
+      }
+      ledger.insert({
+        id,
+        e164: request.e164,
+        source: "twilio_purchased",
+        state: "reserved",
+        twilio_sid: null,
+        record: JSON.stringify(record),
+        purchased_limit: limits.purchased,
+        total_limit: limits.total,
+        started_at: now,
+        next_attempt_at: now + this.settings.graceMs,
+      });
+      if (request.idempotency) this.#bindKey(request.idempotency, id, now);
+      return null;
+    });
+    if (refusal) return refusal;
+
+    await scheduler.wakeBy(now + this.settings.graceMs);
+    return this.#drive(id, {
+      by: "request",
+      requestId: request.requestId,
+    }) as Promise<PurchaseOutcome>;
+  }
+
+  /** Releases a number the workspace holds: at the carrier first, then in D1. */
+  async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
+    const { ledger, clock, scheduler } = this.ports;
+    const now = clock.now();
+    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    if (repeated) return repeated as ReleaseOutcome;
+
+    const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
+    if (!row || (row.state !== "active" && row.state !== "releasing")) {
+      return refuse("not_found");
+    }
+    if (this.#inFlight.has(row.id)) return refuse("key_in_progress");
+
+    ledger.transaction(() => {
+      ledger.update(row.id, {
+        state: "releasing",
+        next_attempt_at: now + this.settings.graceMs,
+      });
+      if (request.idempotency) this.#bindKey(request.idempotency, row.id, now);
+    });
+    await scheduler.wakeBy(now + this.settings.graceMs);
+    return this.#drive(row.id, {
+      by: "request",
+      requestId: request.requestId,
+    }) as Promise<ReleaseOutcome>;
+  }
+
+  /**
+   * Reconciliation found that the carrier no longer holds this number: record it as released,
+   * so the caps stop counting it. A number with work under way is left to that work.
+   */
+  async recordLostNumber(workspaceId: string, id: string): Promise<boolean> {
+    const { ledger, records, clock, log } = this.ports;
+    const row = ledger.get(id);
+    if (row && (row.state !== "active" || this.#inFlight.has(id))) return false;
+    await records.markReleased(workspaceId, id, new Date(clock.now()).toISOString());
+    if (row) ledger.delete(id);
+    log.warn("lost_number_marked_released", { workspace_id: workspaceId, number_id: id });
+    return true;
+  }
+
+  /** The alarm's work: finishes every row that is due, then wakes again while work remains. */
+  async finishDueWork(): Promise<void> {
+    const { ledger, clock, scheduler, log } = this.ports;
+    const now = clock.now();
+    for (const row of ledger.due(now)) {
+      if (this.#inFlight.has(row.id)) {
+        // A live request is on it; look again once it has had time to finish.
+        ledger.update(row.id, { next_attempt_at: now + this.settings.graceMs });
+        continue;
+      }
+      try {
+        await this.#drive(row.id, { by: "alarm", requestId: null });
+      } catch (error) {
+        log.error("ledger_alarm_failed", { number_id: row.id, error: String(error) });
+        this.#retryLater(row.id);
+      }
+    }
+    const next = ledger.nextAttemptAt();
+    if (next !== null) await scheduler.wakeBy(next);
+  }
+
+  /** Moves one row forward as far as it can go now; returns what its client should hear. */
+  async #drive(id: string, driver: Driver): Promise<PurchaseOutcome | ReleaseOutcome> {
+    this.#inFlight.add(id);
+    try {
+      for (;;) {
+        const row = this.ports.ledger.get(id);
+        if (!row) return refuse("not_found");
+        const step = await this.#step(row, driver);
+        if (step !== "continue") return step;
+      }
+    } finally {
+      this.#inFlight.delete(id);
+      const next = this.ports.ledger.nextAttemptAt();
+      if (next !== null) await this.ports.scheduler.wakeBy(next);
+    }
+  }
+
+  #step(row: LedgerRow, driver: Driver): Promise<Step> | Step {
+    switch (row.state) {
+      case "reserved":
+        return driver.by === "alarm"
+          ? this.#reservationAbandoned(row, driver)
+          : this.#claimAndBuy(row, driver);
+      case "buying":
+        return this.#settlePurchase(row, driver);
+      case "bought":
+        return this.#activate(row, driver);
+      case "releasing":
+        return this.#releaseNumber(row, driver);
+      case "active":
+        return {
+          ok: true,
+          kind: "purchased",
+          number: toPhoneNumber({ ...recordOf(row), twilio_sid: row.twilio_sid }),
+          replayed: false,
+        };
+    }
+  }
+
+  /** The request that reserved this slot died before the carrier was asked. */
+  async #reservationAbandoned(row: LedgerRow, driver: Driver): Promise<Step> {
+    this.ports.log.info("purchase_abandoned", this.#fields(row, driver));
+    return this.#undoPurchase(row, refuse("nothing_bought", { reason: "interrupted" }));
+  }
+
+  /** reserved -> buying: the D1 claim, then the purchase at the carrier. */
+  async #claimAndBuy(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { records, ledger, clock, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    const record = recordOf(row);
+    let claim: Awaited<ReturnType<typeof records.claim>>;
+    try {
+      claim = await records.claim(record, {
+        purchased: row.purchased_limit,
+        total: row.total_limit,
+      });
+    } catch (error) {
+      log.warn("purchase_claim_failed", { ...fields, error: String(error) });
+      return this.#undoPurchase(row, refuse("nothing_bought", { reason: "records_unavailable" }));
+    }
+    if (claim === "number_taken") return this.#undoPurchase(row, refuse("number_taken"));
+    if (claim !== "claimed") {
+      // D1 also counts numbers this ledger never saw (imported, or created before it).
+      const limit = claim.over === "purchased" ? row.purchased_limit : row.total_limit;
+      return this.#undoPurchase(row, refuse("cap_reached", { cap: claim.over, limit }));
+    }
+
+    // From here on the purchase may happen at the carrier: it is never sent twice, and an
+    // unknown outcome is settled by asking the carrier what the account holds.
+    ledger.update(row.id, { state: "buying", settle_at: clock.now() + this.settings.settleMs });
+    try {
+      const bought = await this.ports.carrier(fields).buy({ e164: row.e164, label: record.label });
+      ledger.update(row.id, { state: "bought", twilio_sid: bought.sid });
+      log.info("number_purchased", { ...fields, twilio_sid: bought.sid });
+      return "continue";
+    } catch (error) {
+      if (!(error instanceof CarrierFailure)) throw error;
+      if (error.kind === "unknown_outcome") {
+        // The carrier replied (a 5xx): it has finished with the request, so a lookup is
+        // conclusive now. Without a reply, only after the settle time.
+        if (error.details.replied) ledger.update(row.id, { settle_at: clock.now() });
+        return "continue";
+      }
+      if (error.kind === "number_refused") {
+        return this.#undoPurchase(row, refuse("number_unavailable"));
+      }
+      return this.#undoPurchase(
+        row,
+        refuse("nothing_bought", {
+          reason: "carrier_unavailable",
+          retryAfterSeconds: error.details.retryAfterSeconds,
+        }),
+      );
+    }
+  }
+
+  /** buying -> bought, or undone: asks the carrier whether the account now holds the number. */
+  async #settlePurchase(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { ledger, clock, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    if (this.#pastDeadline(row)) return this.#undoPurchaseAtCarrier(row, driver);
+    let owned: { sid: string } | null;
+    try {
+      owned = await this.ports.carrier(fields).findOwned(row.e164);
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.warn("purchase_outcome_unknown", { ...fields, error: String(error) });
+      return refuse("purchase_unconfirmed");
+    }
+    if (owned) {
+      ledger.update(row.id, { state: "bought", twilio_sid: owned.sid });
+      log.info("number_purchased", { ...fields, twilio_sid: owned.sid, settled_by: "lookup" });
+      return "continue";
+    }
+    if (clock.now() < row.settle_at) {
+      // Not there yet, but the purchase may still be under way at the carrier: look again later.
+      ledger.update(row.id, { attempts: row.attempts + 1, next_attempt_at: row.settle_at });
+      log.warn("purchase_outcome_unknown", { ...fields, settle_at: row.settle_at });
+      return refuse("purchase_unconfirmed");
+    }
+    log.info("purchase_not_made", fields);
+    return this.#undoPurchase(row, refuse("nothing_bought", { reason: "carrier_did_not_buy" }));
+  }
+
+  /** bought -> active: the number becomes visible in D1, and the key keeps the answer. */
+  async #activate(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { records, ledger, clock, log } = this.ports;
+    if (this.#pastDeadline(row)) return this.#undoPurchaseAtCarrier(row, driver);
+    const at = new Date(clock.now()).toISOString();
+    try {
+      await records.activate(row.id, row.twilio_sid, at);
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.warn("purchase_record_failed", { ...this.#fields(row, driver), error: String(error) });
+      return refuse("bought_not_recorded");
+    }
+    const record = { ...recordOf(row), twilio_sid: row.twilio_sid, updated_at: at };
+    const number: PhoneNumber = toPhoneNumber(record);
+    ledger.transaction(() => {
+      ledger.update(row.id, { state: "active", record: JSON.stringify(record) });
+      ledger.finishKeys(row.id, 201, number);
+    });
+    return { ok: true, kind: "purchased", number, replayed: false };
+  }
+
+  /** releasing -> gone: released at the carrier, then in D1; every waiting key gets 204. */
+  async #releaseNumber(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { records, ledger, clock, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    const record = recordOf(row);
+    if (row.source === "twilio_purchased" && row.twilio_sid) {
+      try {
+        await this.ports.carrier(fields).release(row.twilio_sid);
+      } catch (error) {
+        if (!(error instanceof CarrierFailure)) throw error;
+        this.#retryLater(row.id);
+        return refuse("release_pending", { retryAfterSeconds: error.details.retryAfterSeconds });
+      }
+    }
+    try {
+      await records.markReleased(record.workspace_id, row.id, new Date(clock.now()).toISOString());
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.warn("release_record_failed", { ...fields, error: String(error) });
+      return refuse("released_not_recorded");
+    }
+    ledger.transaction(() => {
+      ledger.delete(row.id);
+      ledger.finishKeys(row.id, 204, null);
+    });
+    log.info("number_released", { ...fields, twilio_sid: row.twilio_sid });
+    return { ok: true, kind: "released", replayed: false };
+  }
+
+  /**
+   * Past the deadline a purchase that could not be recorded is undone at the carrier too, so
+   * the platform does not pay for a number no workspace can see.
+   */
+  async #undoPurchaseAtCarrier(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { records, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    try {
+      const carrier = this.ports.carrier(fields);
+      const sid = row.twilio_sid ?? (await carrier.findOwned(row.e164))?.sid ?? null;
+      if (sid) await carrier.release(sid);
+      await records.undoClaim(row.id);
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.error("purchase_undo_failed", { ...fields, error: String(error) });
+      return refuse("purchase_unconfirmed");
+    }
+    this.#closePurchase(row);
+    // Operators alert on this event: the purchase took money and time and was given up.
+    log.error("purchase_given_up", { ...fields, twilio_sid: row.twilio_sid });
+    return refuse("purchase_undone");
+  }
+
+  /**
+   * The compensation of a purchase that did not happen: removes the D1 claim, then frees the
+   * slot and the key. If the claim cannot be removed now, the row goes back to `reserved`,
+   * which the alarm undoes (it never buys a reserved row).
+   */
+  async #undoPurchase(row: LedgerRow, refusal: Refusal): Promise<Refusal> {
+    try {
+      await this.ports.records.undoClaim(row.id);
+    } catch (error) {
+      this.ports.ledger.update(row.id, { state: "reserved" });
+      this.#retryLater(row.id);
+      this.ports.log.warn("purchase_undo_failed", { number_id: row.id, error: String(error) });
+      return refusal;
+    }
+    this.#closePurchase(row);
+    return refusal;
+  }
+
+  #closePurchase(row: LedgerRow) {
+    const { ledger } = this.ports;
+    ledger.transaction(() => {
+      ledger.delete(row.id);
+      ledger.deleteUnfinishedKeys(row.id);
+    });
+  }
+
+  /**
+   * A release for a number this ledger never saw (created before it, or by another path):
+   * the ledger learns it from D1.
+   */
+  async #learn(workspaceId: string, id: string): Promise<LedgerRow | null> {
+    const { records, ledger, clock } = this.ports;
+    const stored = await records.findActive(workspaceId, id);
+    if (!stored) return null;
+    if (ledger.get(id)) return ledger.get(id);
+    const { status: _status, released_at: _releasedAt, ...fields } = stored;
+    const record: NewPhoneNumber = {
+      ...fields,
+      capabilities: JSON.parse(stored.capabilities) as NewPhoneNumber["capabilities"],
+    };
+    ledger.insert({
+      id: stored.id,
+      e164: stored.e164,
+      source: stored.source,
+      state: "active",
+      twilio_sid: stored.twilio_sid,
+      record: JSON.stringify(record),
+      purchased_limit: 0,
+      total_limit: 0,
+      started_at: clock.now(),
+      next_attempt_at: 0,
+    });
+    return ledger.get(id);
+  }
+
+  /** For a request whose Idempotency-Key was seen before: its answer; otherwise null. */
+  async #repeated(
+    idempotency: Idempotency | null,
+    requestId: string,
+  ): Promise<PurchaseOutcome | ReleaseOutcome | null> {
+    if (!idempotency) return null;
+    const { ledger, clock } = this.ports;
+    const prior = ledger.findKey(idempotency.key, clock.now() - this.settings.idempotencyTtlMs);
+    if (!prior) return null;
+    if (prior.request_hash !== idempotency.requestHash) return refuse("key_reused");
+    if (prior.status === 201 && prior.body) {
+      return { ok: true, kind: "purchased", number: JSON.parse(prior.body), replayed: true };
+    }
+    if (prior.status === 204) return { ok: true, kind: "released", replayed: true };
+    if (prior.number_id && this.#inFlight.has(prior.number_id)) return refuse("key_in_progress");
+    const row = prior.number_id ? ledger.get(prior.number_id) : null;
+    if (!row) {
+      // The key's work left nothing behind: the request runs as new.
+      ledger.deleteKey(prior.key);
+      return null;
+    }
+    // The first request died or answered before its work was done: resume it.
+    return this.#drive(row.id, { by: "request", requestId });
+  }
+
+  #bindKey(idempotency: Idempotency, numberId: string, now: number) {
+    this.ports.ledger.deleteKeysBefore(now - this.settings.idempotencyTtlMs);
+    this.ports.ledger.bindKey(idempotency.key, idempotency.requestHash, numberId, now);
+  }
+
+  #retryLater(id: string) {
+    const row = this.ports.ledger.get(id);
+    if (!row) return;
+    this.ports.ledger.update(id, {
+      attempts: row.attempts + 1,
+      next_attempt_at: this.ports.clock.now() + nextAttemptDelayMs(row.attempts),
+    });
+  }
+
+  #pastDeadline(row: LedgerRow): boolean {
+    return this.ports.clock.now() - row.started_at > this.settings.deadlineMs;
+  }
+
+  /** The fields of every log line about the row (never a secret). */
+  #fields(row: LedgerRow, driver: Driver) {
+    return {
+      request_id: driver.requestId,
+      by: driver.by,
+      workspace_id: recordOf(row).workspace_id,
+      number_id: row.id,
+      e164: row.e164,
+    };
+  }
+}

@@ -1,0 +1,44 @@
+import type { PhoneNumber } from "../schemas/phone-numbers";
+
+// What the workspace's operations can come to, in the domain's terms. No HTTP here: one table
+// in src/http/refusals.ts turns each refusal into a status, an error code, a message and a
+// Retry-After. Plain objects, so they cross the Durable Object's RPC boundary unchanged.
+
+export type Refusal =
+  // Refused before anything was done.
+  | { ok: false; kind: "not_searched" }
+  | { ok: false; kind: "agent_unknown" }
+  | { ok: false; kind: "already_held" }
+  | { ok: false; kind: "cap_reached"; cap: "purchased" | "total"; limit: number }
+  | { ok: false; kind: "number_taken" }
+  | { ok: false; kind: "not_found" }
+  | { ok: false; kind: "key_reused" }
+  | { ok: false; kind: "key_in_progress" }
+  // A purchase that ended with nothing bought (its slot, claim and key are freed).
+  | { ok: false; kind: "number_unavailable" }
+  | { ok: false; kind: "nothing_bought"; reason: NothingBoughtReason; retryAfterSeconds?: number }
+  // A purchase still under way: its slot stays held until the ledger settles it.
+  | { ok: false; kind: "purchase_unconfirmed" }
+  | { ok: false; kind: "bought_not_recorded" }
+  | { ok: false; kind: "purchase_undone" }
+  // A release still under way: the number stays held (and billed) until it is confirmed.
+  | { ok: false; kind: "release_pending"; retryAfterSeconds?: number }
+  | { ok: false; kind: "released_not_recorded" };
+
+export type NothingBoughtReason =
+  /** The request that reserved the slot died before the carrier was asked. */
+  | "interrupted"
+  /** The claim in D1 could not be written or checked. */
+  | "records_unavailable"
+  /** The carrier was asked, and a lookup after the settle time did not find the number. */
+  | "carrier_did_not_buy"
+  /** The carrier refused for a reason that is not the number's (throttling, credentials...). */
+  | "carrier_unavailable";
+
+export type RefusalKind = Refusal["kind"];
+
+export type PurchaseOutcome =
+  | { ok: true; kind: "purchased"; number: PhoneNumber; replayed: boolean }
+  | Refusal;
+
+export type ReleaseOutcome = { ok: true; kind: "released"; replayed: boolean } | Refusal;
