@@ -1,0 +1,274 @@
+import type { NewPhoneNumber, PhoneNumberRow } from "../../src/db/phone-numbers";
+import type {
+  IdempotencyRecord,
+  LedgerChanges,
+  LedgerRow,
+  NewLedgerRow,
+} from "../../src/saga/ledger";
+import type { NumberSaga } from "../../src/saga/number-saga";
+import {
+  type Carrier,
+  CarrierFailure,
+  type ClaimResult,
+  type Ledger,
+  type Records,
+  type SagaPorts,
+} from "../../src/saga/ports";
+
+// The saga's ports in memory, for its unit tests: a ledger with the SQLite ledger's
+// semantics, D1's records with its caps and uniqueness, a scriptable carrier, a settable clock.
+
+export class MemoryLedger implements Ledger {
+  rows = new Map<string, LedgerRow>();
+  keys = new Map<string, IdempotencyRecord>();
+  searches = new Map<string, number>();
+
+  transaction<T>(work: () => T): T {
+    return work();
+  }
+  holdings(e164: string) {
+    const rows = [...this.rows.values()];
+    return {
+      total: rows.length,
+      purchased: rows.filter((r) => r.source === "twilio_purchased").length,
+      sameNumber: rows.filter((r) => r.e164 === e164).length,
+    };
+  }
+  insert(row: NewLedgerRow): void {
+    if (this.rows.has(row.id)) throw new Error(`ledger row ${row.id} exists`);
+    this.rows.set(row.id, { ...row, attempts: 0, settle_at: 0 });
+  }
+  get(id: string): LedgerRow | null {
+    const row = this.rows.get(id);
+    return row ? { ...row } : null;
+  }
+  update(id: string, changes: LedgerChanges): void {
+    const row = this.rows.get(id);
+    if (row) this.rows.set(id, { ...row, ...changes });
+  }
+  delete(id: string): void {
+    this.rows.delete(id);
+  }
+  due(now: number): LedgerRow[] {
+    return [...this.rows.values()]
+      .filter((r) => r.state !== "active" && r.next_attempt_at <= now)
+      .sort((a, b) => a.next_attempt_at - b.next_attempt_at);
+  }
+  nextAttemptAt(): number | null {
+    const times = [...this.rows.values()]
+      .filter((r) => r.state !== "active")
+      .map((r) => r.next_attempt_at);
+    return times.length ? Math.min(...times) : null;
+  }
+  findKey(key: string, notBefore: number): IdempotencyRecord | null {
+    const record = this.keys.get(key);
+    return record && record.created_at > notBefore ? { ...record } : null;
+  }
+  bindKey(key: string, requestHash: string, numberId: string, now: number): void {
+    this.keys.set(key, {
+      key,
+      request_hash: requestHash,
+      number_id: numberId,
+      status: null,
+      body: null,
+      created_at: now,
+    });
+  }
+  finishKeys(numberId: string, status: 201 | 204, body: unknown): void {
+    for (const record of this.keys.values()) {
+      if (record.number_id === numberId && record.status === null) {
+        record.status = status;
+        record.body = body === null ? null : JSON.stringify(body);
+      }
+    }
+  }
+  deleteUnfinishedKeys(numberId: string): void {
+    for (const [key, record] of this.keys) {
+      if (record.number_id === numberId && record.status === null) this.keys.delete(key);
+    }
+  }
+  deleteKey(key: string): void {
+    this.keys.delete(key);
+  }
+  deleteKeysBefore(time: number): void {
+    for (const [key, record] of this.keys) {
+      if (record.created_at <= time && record.status !== null) this.keys.delete(key);
+    }
+  }
+  rememberSearch(e164s: string[], expiresAt: number): void {
+    for (const e164 of e164s) this.searches.set(e164, expiresAt);
+  }
+  wasSearched(e164: string, now: number): boolean {
+    return (this.searches.get(e164) ?? 0) > now;
+  }
+}
+
+type StoredRecord = NewPhoneNumber & { status: PhoneNumberRow["status"] };
+
+/** D1's phone_numbers as the saga sees it: caps counted in the claim, one holder per number. */
+export class MemoryRecords implements Records {
+  rows = new Map<string, StoredRecord>();
+  /** The next calls of each method throw this error (one call each). */
+  failures: Partial<Record<keyof Records, number>> = {};
+
+  #failIfAsked(method: keyof Records) {
+    const remaining = this.failures[method] ?? 0;
+    if (remaining > 0) {
+      this.failures[method] = remaining - 1;
+      throw new Error(`injected D1 failure in ${method}`);
+    }
+  }
+  async claim(
+    record: NewPhoneNumber,
+    limits: { purchased: number; total: number },
+  ): Promise<ClaimResult> {
+    this.#failIfAsked("claim");
+    if (this.rows.has(record.id)) return "claimed";
+    const held = [...this.rows.values()].filter((r) => r.status !== "released");
+    if (held.some((r) => r.e164 === record.e164)) return "number_taken";
+    const mine = held.filter((r) => r.workspace_id === record.workspace_id);
+    if (mine.filter((r) => r.source === record.source).length >= limits.purchased) {
+      return { over: "purchased" };
+    }
+    if (mine.length >= limits.total) return { over: "total" };
+    this.rows.set(record.id, { ...record, status: "purchasing" });
+    return "claimed";
+  }
+  async activate(id: string, carrierSid: string | null, at: string): Promise<void> {
+    this.#failIfAsked("activate");
+    const row = this.rows.get(id);
+    if (row?.status === "purchasing") {
+      this.rows.set(id, { ...row, status: "active", twilio_sid: carrierSid, updated_at: at });
+    }
+  }
+  async undoClaim(id: string): Promise<void> {
+    this.#failIfAsked("undoClaim");
+    if (this.rows.get(id)?.status === "purchasing") this.rows.delete(id);
+  }
+  async markReleased(workspaceId: string, id: string): Promise<void> {
+    this.#failIfAsked("markReleased");
+    const row = this.rows.get(id);
+    if (row && row.workspace_id === workspaceId) this.rows.set(id, { ...row, status: "released" });
+  }
+  async findActive(workspaceId: string, id: string): Promise<PhoneNumberRow | null> {
+    this.#failIfAsked("findActive");
+    const row = this.rows.get(id);
+    if (!row || row.workspace_id !== workspaceId || row.status !== "active") return null;
+    return { ...row, capabilities: JSON.stringify(row.capabilities), released_at: null };
+  }
+  /** Numbers held (claimed or active), by e164. */
+  held(): string[] {
+    return [...this.rows.values()].filter((r) => r.status !== "released").map((r) => r.e164);
+  }
+}
+
+/** What the carrier does with the next call of an operation. */
+export type CarrierScript =
+  | "ok"
+  /** Takes effect, but the reply is lost. */
+  | "ok_reply_lost"
+  | CarrierFailure;
+
+/** A carrier that holds numbers and plays what each call is scripted to do. */
+export class ScriptedCarrier implements Carrier {
+  owned = new Map<string, string>();
+  calls: { operation: string; e164?: string; sid?: string }[] = [];
+  scripts: Record<"buy" | "findOwned" | "release", CarrierScript[]> = {
+    buy: [],
+    findOwned: [],
+    release: [],
+  };
+  #next = 1;
+
+  #play(operation: "buy" | "findOwned" | "release"): CarrierScript {
+    return this.scripts[operation].shift() ?? "ok";
+  }
+  async buy(order: { e164: string }): Promise<{ sid: string }> {
+    this.calls.push({ operation: "buy", e164: order.e164 });
+    const script = this.#play("buy");
+    if (script instanceof CarrierFailure) throw script;
+    const sid = `PN${String(this.#next++).padStart(32, "0")}`;
+    this.owned.set(order.e164, sid);
+    if (script === "ok_reply_lost") {
+      throw new CarrierFailure("unknown_outcome", "reply lost", { replied: false });
+    }
+    return { sid };
+  }
+  async findOwned(e164: string): Promise<{ sid: string } | null> {
+    this.calls.push({ operation: "findOwned", e164 });
+    const script = this.#play("findOwned");
+    if (script instanceof CarrierFailure) throw script;
+    const sid = this.owned.get(e164);
+    return sid ? { sid } : null;
+  }
+  async release(sid: string): Promise<void> {
+    this.calls.push({ operation: "release", sid });
+    const script = this.#play("release");
+    if (script instanceof CarrierFailure) throw script;
+    for (const [e164, owned] of this.owned) if (owned === sid) this.owned.delete(e164);
+    if (script === "ok_reply_lost") {
+      throw new CarrierFailure("unknown_outcome", "reply lost", { replied: false });
+    }
+  }
+}
+
+export type MemoryWorld = {
+  ports: SagaPorts;
+  ledger: MemoryLedger;
+  records: MemoryRecords;
+  carrier: ScriptedCarrier;
+  clock: { time: number; now(): number };
+  /** The latest time the saga asked to be woken by, or null. */
+  alarm: { at: number | null; failNext: boolean };
+  logs: { level: string; event: string; fields: Record<string, unknown> }[];
+};
+
+export function memoryWorld(): MemoryWorld {
+  const ledger = new MemoryLedger();
+  const records = new MemoryRecords();
+  const carrier = new ScriptedCarrier();
+  const clock = {
+    time: Date.parse("2026-12-01T00:00:00Z"),
+    now() {
+      return this.time;
+    },
+  };
+  const alarm = { at: null as number | null, failNext: false };
+  const logs: MemoryWorld["logs"] = [];
+  const logAt =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown>): void => {
+      logs.push({ level, event, fields });
+    };
+  return {
+    ledger,
+    records,
+    carrier,
+    clock,
+    alarm,
+    logs,
+    ports: {
+      carrier: () => carrier,
+      records,
+      ledger,
+      clock,
+      scheduler: {
+        wakeBy: async (time) => {
+          if (alarm.failNext) {
+            alarm.failNext = false;
+            throw new Error("the object was reset");
+          }
+          if (alarm.at === null || alarm.at > time) alarm.at = time;
+        },
+      },
+      log: { info: logAt("info"), warn: logAt("warn"), error: logAt("error") },
+    },
+  };
+}
+
+/** Runs the alarm as the runtime would once every waiting time has passed. */
+export async function runAlarm(world: MemoryWorld, saga: NumberSaga, advanceMs = 10 * 60_000) {
+  world.clock.time += advanceMs;
+  world.alarm.at = null;
+  await saga.finishDueWork();
+}
