@@ -22,8 +22,16 @@ export function newId(prefix: IdPrefix): string {
   return `${prefix}_${ulid()}`;
 }
 
+const ID_PATTERNS = new Map<IdPrefix, RegExp>();
+
+/** The pattern of a wire id with this prefix, compiled once per prefix. */
 export function idPattern(prefix: IdPrefix): RegExp {
-  return new RegExp(`^${prefix}_${ULID_PATTERN}$`);
+  let pattern = ID_PATTERNS.get(prefix);
+  if (!pattern) {
+    pattern = new RegExp(`^${prefix}_${ULID_PATTERN}$`);
+    ID_PATTERNS.set(prefix, pattern);
+  }
+  return pattern;
 }
 
 export function isId(prefix: IdPrefix, value: string): boolean {

@@ -8,11 +8,14 @@ export type RefusalContext = { idempotencyKey: boolean };
 /** A carrier or D1 hiccup: worth retrying after this many seconds. */
 const RETRY_AFTER_SECONDS = 5;
 
-/** How a client should come back for the outcome of work still under way. */
+/**
+ * How a client learns the outcome of work still under way: its Idempotency-Key if it sent one;
+ * a request without one can only look at its numbers (a retry would be a new purchase).
+ */
 function retryAdvice(context: RefusalContext, what: string): string {
   return context.idempotencyKey
-    ? `retry with the same Idempotency-Key to learn ${what}`
-    : `list your phone numbers shortly to learn ${what}`;
+    ? `Retry with the same Idempotency-Key to learn ${what}.`
+    : `List your phone numbers in a minute to learn ${what}.`;
 }
 
 /**
@@ -26,7 +29,7 @@ const REFUSALS: {
     new ApiError(
       400,
       "bad_request",
-      "e164 was not returned by a recent search in this workspace; search first.",
+      "e164 was not returned by a recent search in this workspace; search, then buy one of the numbers it returned.",
       { fields: { e164: "not returned by a recent search" } },
     ),
   agent_unknown: () => agentNotFound(),
@@ -57,7 +60,7 @@ const REFUSALS: {
     new ApiError(
       409,
       "conflict",
-      "A request for this phone number is still running; retry shortly.",
+      "A request for this phone number is still being processed; retry shortly.",
       {
         retryAfterSeconds: 1,
       },
@@ -76,21 +79,21 @@ const REFUSALS: {
     new ApiError(
       503,
       "service_unavailable",
-      `The purchase is not confirmed yet; ${retryAdvice(context, "its outcome")}.`,
+      `The carrier did not confirm the purchase; it will be settled shortly. ${retryAdvice(context, "the outcome")}`,
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     ),
   bought_not_recorded: (_refusal, context) =>
     new ApiError(
       503,
       "service_unavailable",
-      `The number was bought but is not recorded yet; ${retryAdvice(context, "its id")}.`,
+      `The number was bought but not yet recorded; it will appear shortly. ${retryAdvice(context, "its id")}`,
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     ),
   purchase_undone: () =>
     new ApiError(
       503,
       "service_unavailable",
-      "The purchase could not be completed and was undone; nothing is held. Retry later.",
+      "The purchase could not be completed and was undone; nothing is billed. Retry later.",
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     ),
   release_pending: ({ retryAfterSeconds }) =>
@@ -104,7 +107,7 @@ const REFUSALS: {
     new ApiError(
       503,
       "service_unavailable",
-      "The number was released but is not recorded yet; retry shortly.",
+      "The number was released but not yet recorded; it will disappear from your list shortly.",
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     ),
 };
