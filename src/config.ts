@@ -11,6 +11,9 @@ export type TwilioConfig = {
   credentials: TwilioCredentials | null;
   trunkSid: string | null;
   timeoutMs: number;
+  /** A Twilio region (e.g. `au1`) and edge location (e.g. `sydney`); null: api.twilio.com. */
+  region: string | null;
+  edge: string | null;
   /** Present in local development and tests: the stand-in that plays Twilio. */
   fetcher: Fetcher | null;
 };
@@ -40,12 +43,14 @@ export function twilioConfig(env: Env): TwilioConfig {
   } else if (accountSid && authToken) {
     credentials = { accountSid, username: accountSid, password: authToken };
   }
-  const standin = loose.TWILIO_UPSTREAM;
+  const upstream = loose.TWILIO_UPSTREAM;
   return {
     credentials,
     trunkSid: text(loose, "TWILIO_TRUNK_SID"),
     timeoutMs: positiveInteger(loose, "TWILIO_TIMEOUT_MS", 8000),
-    fetcher: standin && typeof standin === "object" ? (standin as Fetcher) : null,
+    region: text(loose, "TWILIO_REGION"),
+    edge: text(loose, "TWILIO_EDGE"),
+    fetcher: upstream && typeof upstream === "object" ? (upstream as Fetcher) : null,
   };
 }
 
@@ -55,6 +60,15 @@ export function defaultPurchasedNumberLimit(env: Env): number {
 
 export function recentSearchTtlMs(env: Env): number {
   return positiveInteger(env as LooseEnv, "RECENT_SEARCH_TTL_SECONDS", 900) * 1000;
+}
+
+/**
+ * How long after a purchase without a clear answer (no reply, a 5xx) Twilio may still complete
+ * it behind its edge: until then the number counts against the caps and lookups are repeated;
+ * only a lookup after it that finds nothing proves nothing was bought.
+ */
+export function purchaseSettleMs(env: Env): number {
+  return positiveInteger(env as LooseEnv, "PURCHASE_SETTLE_SECONDS", 300) * 1000;
 }
 
 /** After this long an unfinished purchase is undone at Twilio (see the ledger's alarm). */

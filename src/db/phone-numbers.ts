@@ -102,53 +102,61 @@ export async function claimPhoneNumber(
   number: NewPhoneNumber,
   caps: { purchased: number; total: number },
 ): Promise<ClaimResult> {
+  const claim = db
+    .prepare(
+      `INSERT INTO phone_numbers (id, workspace_id, e164, source, capabilities, label, trunk_id,
+         agent_id, livekit_phone_number_id, twilio_sid, status, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'purchasing', ?11, ?12
+        WHERE (SELECT COUNT(*) FROM phone_numbers
+                WHERE workspace_id = ?2 AND status != 'released' AND source = ?4) < ?13
+          AND (SELECT COUNT(*) FROM phone_numbers
+                WHERE workspace_id = ?2 AND status != 'released') < ?14
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(
+      number.id,
+      number.workspace_id,
+      number.e164,
+      number.source,
+      JSON.stringify(number.capabilities),
+      number.label,
+      number.trunk_id,
+      number.agent_id,
+      number.livekit_phone_number_id,
+      number.twilio_sid,
+      number.created_at,
+      number.updated_at,
+      caps.purchased,
+      caps.total,
+    );
+  // In the same transaction: the journal entry that proves, later, that we bought the number.
+  const journal = db
+    .prepare(
+      `INSERT INTO purchase_journal (number_id, workspace_id, e164, started_at)
+       SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM phone_numbers WHERE id = ?1)
+       ON CONFLICT (number_id) DO NOTHING`,
+    )
+    .bind(number.id, number.workspace_id, number.e164, new Date().toISOString());
   try {
-    const result = await db
-      .prepare(
-        `INSERT INTO phone_numbers (id, workspace_id, e164, source, capabilities, label, trunk_id,
-           agent_id, livekit_phone_number_id, twilio_sid, status, created_at, updated_at)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'purchasing', ?11, ?12
-          WHERE (SELECT COUNT(*) FROM phone_numbers
-                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?4) < ?13
-            AND (SELECT COUNT(*) FROM phone_numbers
-                  WHERE workspace_id = ?2 AND status != 'released') < ?14
-         ON CONFLICT (id) DO NOTHING`,
-      )
-      .bind(
-        number.id,
-        number.workspace_id,
-        number.e164,
-        number.source,
-        JSON.stringify(number.capabilities),
-        number.label,
-        number.trunk_id,
-        number.agent_id,
-        number.livekit_phone_number_id,
-        number.twilio_sid,
-        number.created_at,
-        number.updated_at,
-        caps.purchased,
-        caps.total,
-      )
-      .run();
-    if (result.meta.changes === 1) return "claimed";
-    // Not written: either this claim already exists (a resumed purchase) or a cap is reached.
-    const counts = await db
-      .prepare(
-        `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE id = ?1) AS existing,
-                (SELECT COUNT(*) FROM phone_numbers
-                  WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
-      )
-      .bind(number.id, number.workspace_id, number.source)
-      .first<{ existing: number; purchased: number }>();
-    if (counts?.existing) return "claimed";
-    return { over: (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
+    const [result] = await db.batch([claim, journal]);
+    if (result?.meta.changes === 1) return "claimed";
   } catch (error) {
     if (String(error).includes("UNIQUE constraint failed: phone_numbers.e164")) {
       return "number_taken";
     }
     throw error;
   }
+  // Not written: either this claim already exists (a resumed purchase) or a cap is reached.
+  const counts = await db
+    .prepare(
+      `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE id = ?1) AS existing,
+              (SELECT COUNT(*) FROM phone_numbers
+                WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
+    )
+    .bind(number.id, number.workspace_id, number.source)
+    .first<{ existing: number; purchased: number }>();
+  if (counts?.existing) return "claimed";
+  return { over: (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
 }
 
 /** Idempotent: the purchased number becomes visible, with the SID Twilio gave it. */
@@ -234,6 +242,13 @@ export function phoneNumberRecords(db: D1Database): Records {
     activate: (id, carrierSid, at) => activatePhoneNumber(db, id, carrierSid, at),
     undoClaim: (id) => undoClaim(db, id),
     markReleased: (workspaceId, id, at) => markPhoneNumberReleased(db, workspaceId, id, at),
+    flagForOperator: async (id, reason) => {
+      await db
+        .prepare("UPDATE phone_numbers SET operator_attention = ? WHERE id = ?")
+        .bind(reason, id)
+        .run();
+    },
     findActive: (workspaceId, id) => findActivePhoneNumber(db, workspaceId, id),
+    update: (workspaceId, id, changes, at) => updatePhoneNumber(db, workspaceId, id, changes, at),
   };
 }

@@ -1,4 +1,12 @@
-import type { IdempotencyRecord, LedgerChanges, LedgerRow, NewLedgerRow } from "../saga/ledger";
+import {
+  type IdempotencyRecord,
+  type KeyedOperation,
+  type LedgerChanges,
+  type LedgerRow,
+  type NewLedgerRow,
+  RESTING_STATES,
+  type StoredStatus,
+} from "../saga/ledger";
 import type { Ledger } from "../saga/ports";
 
 /**
@@ -41,7 +49,13 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE ledger ADD COLUMN total_limit INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX IF NOT EXISTS idempotency_keys_number ON idempotency_keys (number_id)
      WHERE status IS NULL;`,
+  // 3: a key names the operation it was used for, so that finishing one operation on a number
+  // never answers a request for another.
+  `ALTER TABLE idempotency_keys ADD COLUMN operation TEXT;`,
 ];
+
+/** SQL list of the states the alarm does not drive. */
+const RESTING = RESTING_STATES.map((state) => `'${state}'`).join(", ");
 
 const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
   "state",
@@ -135,7 +149,7 @@ export class SqliteLedger implements Ledger {
   due(now: number): LedgerRow[] {
     return this.#sql
       .exec<LedgerRow>(
-        `SELECT * FROM ledger WHERE state != 'active' AND next_attempt_at <= ?
+        `SELECT * FROM ledger WHERE state NOT IN (${RESTING}) AND next_attempt_at <= ?
           ORDER BY next_attempt_at`,
         now,
       )
@@ -145,7 +159,7 @@ export class SqliteLedger implements Ledger {
   nextAttemptAt(): number | null {
     return this.#sql
       .exec<{ at: number | null }>(
-        "SELECT MIN(next_attempt_at) AS at FROM ledger WHERE state != 'active'",
+        `SELECT MIN(next_attempt_at) AS at FROM ledger WHERE state NOT IN (${RESTING})`,
       )
       .one().at;
   }
@@ -162,26 +176,40 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  bindKey(key: string, requestHash: string, numberId: string, now: number): void {
+  bindKey(
+    key: string,
+    requestHash: string,
+    numberId: string,
+    operation: KeyedOperation,
+    now: number,
+  ): void {
     this.#sql.exec(
-      `INSERT INTO idempotency_keys (key, request_hash, number_id, created_at)
-       VALUES (?, ?, ?, ?)
+      `INSERT INTO idempotency_keys (key, request_hash, number_id, operation, created_at)
+       VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
-         number_id = excluded.number_id, status = NULL, body = NULL,
-         created_at = excluded.created_at`,
+         number_id = excluded.number_id, operation = excluded.operation, status = NULL,
+         body = NULL, created_at = excluded.created_at`,
       key,
       requestHash,
       numberId,
+      operation,
       now,
     );
   }
 
-  finishKeys(numberId: string, status: 201 | 204, body: unknown): void {
+  finishKeys(
+    numberId: string,
+    operation: KeyedOperation,
+    status: StoredStatus,
+    body: unknown,
+  ): void {
     this.#sql.exec(
-      "UPDATE idempotency_keys SET status = ?, body = ? WHERE number_id = ? AND status IS NULL",
+      `UPDATE idempotency_keys SET status = ?, body = ?
+        WHERE number_id = ? AND operation = ? AND status IS NULL`,
       status,
       body === null ? null : JSON.stringify(body),
       numberId,
+      operation,
     );
   }
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { purchaseDeadlineMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
+import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
 import { phoneNumberRecords } from "../db/phone-numbers";
 import { log } from "../log";
 import {
@@ -7,8 +7,9 @@ import {
   type PurchaseRequest,
   type ReleaseRequest,
   type SagaSettings,
+  type UpdateRequest,
 } from "../saga/number-saga";
-import type { PurchaseOutcome, ReleaseOutcome } from "../saga/outcomes";
+import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import type { Carrier } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
 import { SqliteLedger } from "./sqlite-ledger";
@@ -19,7 +20,7 @@ function sagaSettings(env: Env): SagaSettings {
   const { timeoutMs } = twilioConfig(env);
   return {
     totalNumberLimit: TOTAL_NUMBER_LIMIT,
-    settleMs: 2 * timeoutMs,
+    settleMs: purchaseSettleMs(env),
     graceMs: 3 * timeoutMs + 5_000,
     deadlineMs: purchaseDeadlineMs(env),
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
@@ -27,8 +28,8 @@ function sagaSettings(env: Env): SagaSettings {
 }
 
 /**
- * One per workspace, reached by the workspace id: serializes the workspace's purchases and
- * releases. A thin shell: its RPC methods and its alarm hand the work to the saga, which runs
+ * One per workspace, reached by the workspace id: serializes the workspace's purchases,
+ * changes and releases. A thin shell: its RPC methods and its alarm hand the work to the saga, which runs
  * over this object's SQLite storage (the ledger), D1 and the carrier.
  */
 export class WorkspaceNumbers extends DurableObject<Env> {
@@ -69,6 +70,10 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
     return this.#saga.purchase(request);
+  }
+
+  update(request: UpdateRequest): Promise<UpdateOutcome> {
+    return this.#saga.update(request);
   }
 
   release(request: ReleaseRequest): Promise<ReleaseOutcome> {

@@ -71,6 +71,12 @@ const REFUSALS: {
       "bad_request",
       "The carrier no longer offers this number; nothing was bought. Search again and pick another.",
     ),
+  purchasing_unavailable: () =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "Purchasing phone numbers is unavailable right now; nothing was bought. The platform's operators have been alerted.",
+    ),
   nothing_bought: ({ reason, retryAfterSeconds }) =>
     new ApiError(503, "service_unavailable", NOTHING_BOUGHT[reason], {
       retryAfterSeconds: retryAfterSeconds ?? RETRY_AFTER_SECONDS,
@@ -103,6 +109,12 @@ const REFUSALS: {
       "The release is not confirmed by the carrier yet; the number stays held until it is, and the release will be retried.",
       { retryAfterSeconds: retryAfterSeconds ?? RETRY_AFTER_SECONDS },
     ),
+  release_refused: () =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "The carrier refused to release this number; it stays listed until the platform's operators resolve it, and they have been alerted.",
+    ),
   released_not_recorded: () =>
     new ApiError(
       503,
@@ -127,12 +139,29 @@ export function refusalToApiError(refusal: Refusal, context: RefusalContext): Ap
 
 /** A carrier failure met outside the saga (a search): nothing was changed. */
 export function carrierFailureToApiError(failure: CarrierFailure): ApiError {
-  return new ApiError(
-    503,
-    "service_unavailable",
-    "The phone-number carrier is unavailable; retry later.",
-    { retryAfterSeconds: failure.details.retryAfterSeconds ?? RETRY_AFTER_SECONDS },
-  );
+  switch (failure.kind) {
+    case "number_refused":
+      return failure.details.field
+        ? new ApiError(400, "validation_failed", "The carrier refused the search.", {
+            fields: { [failure.details.field]: "is not a valid area code at the carrier" },
+          })
+        : new ApiError(400, "bad_request", "The carrier refused the search.");
+    case "platform_refused":
+    case "not_found":
+      return new ApiError(
+        503,
+        "service_unavailable",
+        "Searching phone numbers is unavailable right now. The platform's operators have been alerted.",
+      );
+    case "throttled":
+    case "unknown_outcome":
+      return new ApiError(
+        503,
+        "service_unavailable",
+        "The phone-number carrier is unavailable; retry later.",
+        { retryAfterSeconds: failure.details.retryAfterSeconds ?? RETRY_AFTER_SECONDS },
+      );
+  }
 }
 
 export { CarrierFailure };

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { ApiError, agentNotFound, phoneNumberNotFound } from "../api-error";
+import { ApiError, phoneNumberNotFound } from "../api-error";
 import type { AppEnv } from "../app-env";
 import {
   requireApiKey,
@@ -10,12 +10,10 @@ import {
 } from "../auth/require-api-key";
 import { defaultPurchasedNumberLimit, recentSearchTtlMs } from "../config";
 import {
-  findActivePhoneNumber,
   findActiveStatement,
   listActiveStatement,
   type PhoneNumberRow,
   toPhoneNumber,
-  updatePhoneNumber,
 } from "../db/phone-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
@@ -23,7 +21,7 @@ import { refusalToApiError } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { log } from "../log";
-import type { PurchaseOutcome, ReleaseOutcome } from "../saga/outcomes";
+import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import {
   DEFAULT_SEARCH_LIMIT,
   MAX_SEARCH_LIMIT,
@@ -166,26 +164,31 @@ export const phoneNumbers = new Hono<AppEnv>()
       const id = c.req.param("id");
       if (!isId("phone", id)) throw phoneNumberNotFound();
       const body = c.req.valid("json");
-      const { workspaceId } = c.get("caller");
-      // clear_agent_id wins over agent_id; agent_id: null unbinds too.
-      let agentId: string | null | undefined = body.agent_id;
-      if (body.clear_agent_id === true) agentId = null;
-      if (agentId && !c.get("agentFound")) {
-        if (!(await findActivePhoneNumber(c.env.DB, workspaceId, id))) throw phoneNumberNotFound();
-        throw agentNotFound();
-      }
-      const row = await updatePhoneNumber(
-        c.env.DB,
-        workspaceId,
+      // clear_agent_id wins over agent_id; agent_id: null unbinds too. An empty label clears it.
+      const agentId = body.clear_agent_id === true ? null : body.agent_id;
+      const label = body.label === undefined ? undefined : body.label || null;
+      const idempotency = await idempotencyOf(c, {
+        operation: "update",
         id,
-        {
-          label: body.label === undefined ? undefined : body.label === "" ? null : body.label,
+        label: label === undefined ? "(unchanged)" : label,
+        agent_id: agentId === undefined ? "(unchanged)" : agentId,
+      });
+      // The workspace's own rules, in order: a repeated key, the number, the agent; then D1,
+      // then the carrier (see NumberSaga.update).
+      const outcome = await inWorkspace<UpdateOutcome>(c, () =>
+        workspaceNumbers(c).update({
+          workspaceId: c.get("caller").workspaceId,
+          id,
+          label,
           agentId,
-        },
-        new Date().toISOString(),
+          agentFound: typeof agentId === "string" && c.get("agentFound"),
+          idempotency,
+          requestId: c.get("requestId"),
+        }),
       );
-      if (!row) throw phoneNumberNotFound();
-      return c.json(toPhoneNumber(row), 200);
+      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
+      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(outcome.number, 200);
     },
   )
 

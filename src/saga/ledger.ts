@@ -3,15 +3,28 @@ import type { PhoneNumberSource } from "../schemas/phone-numbers";
 
 /**
  * The states of a ledger row: the workspace's own account of a number it holds or is acquiring.
- * Every state but `active` is unfinished work, which the alarm drives forward if the request
- * that started it could not:
+ * Every state but `active` and `needs_operator` is unfinished work, which the alarm drives
+ * forward if the request that started it could not:
  * - reserved: a cap slot is held; the carrier has not been asked (the D1 claim may exist).
  * - buying: the purchase was sent to the carrier; its outcome may be unknown.
  * - bought: the carrier holds the number for us (its SID is known); D1 does not show it yet.
  * - active: held and shown.
+ * - updating: held and shown; a change recorded in D1 is still to reach the carrier.
  * - releasing: the release was decided; the carrier or D1 have not both confirmed it.
+ * - needs_operator: the carrier refused for good (a release, or the undoing of a purchase);
+ *   the number stays held and counted, flagged in D1 for reconcile, until an operator acts.
  */
-export type LedgerState = "reserved" | "buying" | "bought" | "active" | "releasing";
+export type LedgerState =
+  | "reserved"
+  | "buying"
+  | "bought"
+  | "active"
+  | "updating"
+  | "releasing"
+  | "needs_operator";
+
+/** States the alarm does not drive: settled, or waiting for a person. */
+export const RESTING_STATES: readonly LedgerState[] = ["active", "needs_operator"];
 
 export type LedgerRow = {
   id: string;
@@ -45,13 +58,20 @@ export type LedgerChanges = Partial<
 /** A request's Idempotency-Key and a hash of what it asked for. */
 export type Idempotency = { key: string; requestHash: string };
 
+/** The operations that take an Idempotency-Key. */
+export type KeyedOperation = "purchase" | "update" | "release";
+
+/** The status of a stored answer: 201 (purchase) or 200 (update) with the number, or 204. */
+export type StoredStatus = 200 | 201 | 204;
+
 export type IdempotencyRecord = {
   key: string;
   request_hash: string;
   /** The ledger row (and phone number id) the key's request works on. */
   number_id: string | null;
-  /** The stored answer, once the request finished: 201 with the number, or 204. */
-  status: 201 | 204 | null;
+  operation: KeyedOperation | null;
+  /** The stored answer, once the request finished. */
+  status: StoredStatus | null;
   body: string | null;
   created_at: number;
 };

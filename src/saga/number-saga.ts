@@ -1,9 +1,15 @@
-import { type NewPhoneNumber, toPhoneNumber } from "../db/phone-numbers";
+import { type NewPhoneNumber, type PhoneNumberRow, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
 import type { PhoneNumber } from "../schemas/phone-numbers";
-import { nextAttemptDelayMs } from "./backoff";
-import { type Idempotency, type LedgerRow, recordOf } from "./ledger";
-import type { PurchaseOutcome, Refusal, ReleaseOutcome } from "./outcomes";
+import { fullJitterDelayMs, nextAttemptDelayMs } from "./backoff";
+import { type Idempotency, type KeyedOperation, type LedgerRow, recordOf } from "./ledger";
+import type {
+  AnyOutcome,
+  PurchaseOutcome,
+  Refusal,
+  ReleaseOutcome,
+  UpdateOutcome,
+} from "./outcomes";
 import { CarrierFailure, type SagaPorts } from "./ports";
 
 export type PurchaseRequest = {
@@ -19,6 +25,18 @@ export type PurchaseRequest = {
   requestId: string;
 };
 
+export type UpdateRequest = {
+  workspaceId: string;
+  id: string;
+  /** undefined: unchanged; null: cleared. */
+  label?: string | null;
+  /** undefined: unchanged; null: unbound. */
+  agentId?: string | null;
+  agentFound: boolean;
+  idempotency: Idempotency | null;
+  requestId: string;
+};
+
 export type ReleaseRequest = {
   workspaceId: string;
   id: string;
@@ -29,7 +47,10 @@ export type ReleaseRequest = {
 export type SagaSettings = {
   /** Any workspace holds at most this many numbers, of every source together. */
   totalNumberLimit: number;
-  /** How long a purchase sent without a reply may still complete at the carrier. */
+  /**
+   * How long a purchase without a clear answer (no reply, a 5xx) may still complete at the
+   * carrier: until then the number counts against the caps and lookups are repeated.
+   */
   settleMs: number;
   /** How long a live request may take before the alarm treats its row as abandoned. */
   graceMs: number;
@@ -42,7 +63,10 @@ export type SagaSettings = {
 type Driver = { by: "request" | "alarm"; requestId: string | null };
 
 /** What one step of a row came to: the client's answer, or "continue" to the next step. */
-type Step = PurchaseOutcome | ReleaseOutcome | "continue";
+type Step = AnyOutcome | "continue";
+
+/** While a purchase settles, lookups are repeated from this interval, doubling. */
+const SETTLE_POLL_BASE_MS = 2_000;
 
 const refuse = <K extends Refusal["kind"]>(
   kind: K,
@@ -50,12 +74,14 @@ const refuse = <K extends Refusal["kind"]>(
 ): Refusal => ({ ok: false, kind, ...details }) as Refusal;
 
 /**
- * The purchases and releases of one workspace, as a saga over its ledger: every step is written
- * to the ledger before it is taken, every step is idempotent, a step that cannot complete is
- * either compensated (nothing was bought: free the slot, the claim and the key) or left for the
- * alarm, which drives each unfinished row forward with backoff until it is settled. A request,
- * a retry with the same Idempotency-Key and the alarm may each pick a row up where the last
- * one left it.
+ * The purchases, changes and releases of one workspace, as a saga over its ledger: every step
+ * is written to the ledger before it is taken, every step is idempotent, and a step that cannot
+ * complete is either compensated (nothing was bought: free the slot, the claim and the key),
+ * left for the alarm (which drives each unfinished row forward with backoff until it settles),
+ * or, when the carrier refuses for good where money is at stake, handed to an operator. A
+ * request, a retry with the same Idempotency-Key and the alarm may each pick a row up where the
+ * last one left it. An upstream's word is checked where it is not proof: a release answered
+ * 404 is confirmed by a lookup, a purchase answered 5xx is looked up until it settles.
  */
 export class NumberSaga {
   /** Ledger rows that a live request (or the alarm) is driving right now. */
@@ -131,7 +157,7 @@ export class NumberSaga {
         started_at: now,
         next_attempt_at: now + this.settings.graceMs,
       });
-      if (request.idempotency) this.#bindKey(request.idempotency, id, now);
+      if (request.idempotency) this.#bindKey(request.idempotency, id, "purchase", now);
       return null;
     });
     if (refusal) return refusal;
@@ -143,6 +169,55 @@ export class NumberSaga {
     }) as Promise<PurchaseOutcome>;
   }
 
+  /**
+   * Changes a number's label or agent: recorded in D1 at once (the answer), then carried to the
+   * carrier (the label is its FriendlyName) by the row's `updating` step, retried by the alarm.
+   */
+  async update(request: UpdateRequest): Promise<UpdateOutcome> {
+    const { ledger, records, clock, log } = this.ports;
+    const now = clock.now();
+    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    if (repeated) return repeated as UpdateOutcome;
+
+    const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
+    if (!row || this.#beingBought(row)) return refuse("not_found");
+    if (row.state !== "active" && row.state !== "updating") return refuse("key_in_progress");
+    if (request.agentId && !request.agentFound) return refuse("agent_unknown");
+
+    const at = new Date(now).toISOString();
+    const updated = await records.update(
+      request.workspaceId,
+      row.id,
+      { label: request.label, agentId: request.agentId },
+      at,
+    );
+    if (!updated) return refuse("not_found");
+    const number = toPhoneNumber(updated);
+    const labelChanged = request.label !== undefined && request.label !== recordOf(row).label;
+    ledger.transaction(() => {
+      ledger.update(row.id, {
+        record: JSON.stringify(recordFromRow(updated)),
+        ...(labelChanged && row.source === "twilio_purchased" && row.twilio_sid
+          ? { state: "updating", attempts: 0, next_attempt_at: now + this.settings.graceMs }
+          : {}),
+      });
+      if (request.idempotency) {
+        this.#bindKey(request.idempotency, row.id, "update", now);
+        ledger.finishKeys(row.id, "update", 200, number);
+      }
+    });
+    if (ledger.get(row.id)?.state === "updating" && !this.#inFlight.has(row.id)) {
+      await this.ports.scheduler.wakeBy(now + this.settings.graceMs);
+      try {
+        await this.#drive(row.id, { by: "request", requestId: request.requestId });
+      } catch (error) {
+        // The change is recorded; carrying it to the carrier is the alarm's work now.
+        log.warn("update_not_carried", { number_id: row.id, error: String(error) });
+      }
+    }
+    return { ok: true, kind: "updated", number, replayed: false };
+  }
+
   /** Releases a number the workspace holds: at the carrier first, then in D1. */
   async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
     const { ledger, clock, scheduler } = this.ports;
@@ -151,17 +226,17 @@ export class NumberSaga {
     if (repeated) return repeated as ReleaseOutcome;
 
     const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
-    if (!row || (row.state !== "active" && row.state !== "releasing")) {
-      return refuse("not_found");
-    }
+    if (!row || this.#beingBought(row)) return refuse("not_found");
+    if (row.state === "needs_operator") return refuse("release_refused");
     if (this.#inFlight.has(row.id)) return refuse("key_in_progress");
 
     ledger.transaction(() => {
       ledger.update(row.id, {
         state: "releasing",
+        attempts: 0,
         next_attempt_at: now + this.settings.graceMs,
       });
-      if (request.idempotency) this.#bindKey(request.idempotency, row.id, now);
+      if (request.idempotency) this.#bindKey(request.idempotency, row.id, "release", now);
     });
     await scheduler.wakeBy(now + this.settings.graceMs);
     return this.#drive(row.id, {
@@ -206,7 +281,7 @@ export class NumberSaga {
   }
 
   /** Moves one row forward as far as it can go now; returns what its client should hear. */
-  async #drive(id: string, driver: Driver): Promise<PurchaseOutcome | ReleaseOutcome> {
+  async #drive(id: string, driver: Driver): Promise<AnyOutcome> {
     this.#inFlight.add(id);
     try {
       for (;;) {
@@ -232,8 +307,12 @@ export class NumberSaga {
         return this.#settlePurchase(row, driver);
       case "bought":
         return this.#activate(row, driver);
+      case "updating":
+        return this.#carryUpdate(row, driver);
       case "releasing":
         return this.#releaseNumber(row, driver);
+      case "needs_operator":
+        return refuse("release_refused");
       case "active":
         return {
           ok: true,
@@ -274,7 +353,12 @@ export class NumberSaga {
 
     // From here on the purchase may happen at the carrier: it is never sent twice, and an
     // unknown outcome is settled by asking the carrier what the account holds.
-    ledger.update(row.id, { state: "buying", settle_at: clock.now() + this.settings.settleMs });
+    const now = clock.now();
+    ledger.update(row.id, {
+      state: "buying",
+      settle_at: now + this.settings.settleMs,
+      next_attempt_at: now + this.settings.graceMs,
+    });
     try {
       const bought = await this.ports.carrier(fields).buy({ e164: row.e164, label: record.label });
       ledger.update(row.id, { state: "bought", twilio_sid: bought.sid });
@@ -282,22 +366,31 @@ export class NumberSaga {
       return "continue";
     } catch (error) {
       if (!(error instanceof CarrierFailure)) throw error;
-      if (error.kind === "unknown_outcome") {
-        // The carrier replied (a 5xx): it has finished with the request, so a lookup is
-        // conclusive now. Without a reply, only after the settle time.
-        if (error.details.replied) ledger.update(row.id, { settle_at: clock.now() });
-        return "continue";
+      switch (error.kind) {
+        case "unknown_outcome":
+          // No reply, or a 5xx that Twilio's edge may give while the purchase completes behind
+          // it: only lookups, over the settle window, can tell.
+          return "continue";
+        case "number_refused":
+          return this.#undoPurchase(row, refuse("number_unavailable"));
+        case "throttled":
+          return this.#undoPurchase(
+            row,
+            refuse("nothing_bought", {
+              reason: "carrier_unavailable",
+              retryAfterSeconds:
+                error.details.retryAfterSeconds ?? Math.ceil(fullJitterDelayMs(2) / 1000) + 1,
+            }),
+          );
+        case "platform_refused":
+        case "not_found":
+          log.error("carrier_refused_platform", {
+            ...fields,
+            carrier_code: error.details.code ?? null,
+            error: error.message,
+          });
+          return this.#undoPurchase(row, refuse("purchasing_unavailable"));
       }
-      if (error.kind === "number_refused") {
-        return this.#undoPurchase(row, refuse("number_unavailable"));
-      }
-      return this.#undoPurchase(
-        row,
-        refuse("nothing_bought", {
-          reason: "carrier_unavailable",
-          retryAfterSeconds: error.details.retryAfterSeconds,
-        }),
-      );
     }
   }
 
@@ -311,7 +404,11 @@ export class NumberSaga {
       owned = await this.ports.carrier(fields).findOwned(row.e164);
     } catch (error) {
       this.#retryLater(row.id);
-      log.warn("purchase_outcome_unknown", { ...fields, error: String(error) });
+      const level = error instanceof CarrierFailure && error.kind === "platform_refused";
+      log[level ? "error" : "warn"]("purchase_outcome_unknown", {
+        ...fields,
+        error: String(error),
+      });
       return refuse("purchase_unconfirmed");
     }
     if (owned) {
@@ -319,9 +416,15 @@ export class NumberSaga {
       log.info("number_purchased", { ...fields, twilio_sid: owned.sid, settled_by: "lookup" });
       return "continue";
     }
-    if (clock.now() < row.settle_at) {
-      // Not there yet, but the purchase may still be under way at the carrier: look again later.
-      ledger.update(row.id, { attempts: row.attempts + 1, next_attempt_at: row.settle_at });
+    const now = clock.now();
+    if (now < row.settle_at) {
+      // Not there yet, but the purchase may still complete at the carrier: look again, more
+      // slowly each time, and conclude only after the settle window.
+      const next = Math.min(
+        row.settle_at,
+        now + Math.max(250, fullJitterDelayMs(row.attempts, SETTLE_POLL_BASE_MS)),
+      );
+      ledger.update(row.id, { attempts: row.attempts + 1, next_attempt_at: next });
       log.warn("purchase_outcome_unknown", { ...fields, settle_at: row.settle_at });
       return refuse("purchase_unconfirmed");
     }
@@ -345,9 +448,32 @@ export class NumberSaga {
     const number: PhoneNumber = toPhoneNumber(record);
     ledger.transaction(() => {
       ledger.update(row.id, { state: "active", record: JSON.stringify(record) });
-      ledger.finishKeys(row.id, 201, number);
+      ledger.finishKeys(row.id, "purchase", 201, number);
     });
     return { ok: true, kind: "purchased", number, replayed: false };
+  }
+
+  /** updating -> active: the label recorded in D1 becomes the carrier's FriendlyName. */
+  async #carryUpdate(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { ledger, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    const record = recordOf(row);
+    if (row.twilio_sid) {
+      try {
+        await this.ports.carrier(fields).setLabel(row.twilio_sid, record.label);
+      } catch (error) {
+        if (!(error instanceof CarrierFailure)) throw error;
+        if (error.kind !== "platform_refused" && error.kind !== "number_refused") {
+          this.#retryLater(row.id);
+          log.warn("label_not_carried", { ...fields, error: error.message });
+          return { ok: true, kind: "updated", number: toPhoneNumber(record), replayed: false };
+        }
+        // A label the carrier refuses for good is not worth an operator: D1 stays the truth.
+        log.error("label_refused_by_carrier", { ...fields, error: error.message });
+      }
+    }
+    ledger.update(row.id, { state: "active", attempts: 0 });
+    return { ok: true, kind: "updated", number: toPhoneNumber(record), replayed: false };
   }
 
   /** releasing -> gone: released at the carrier, then in D1; every waiting key gets 204. */
@@ -356,12 +482,26 @@ export class NumberSaga {
     const fields = this.#fields(row, driver);
     const record = recordOf(row);
     if (row.source === "twilio_purchased" && row.twilio_sid) {
+      const carrier = this.ports.carrier(fields);
       try {
-        await this.ports.carrier(fields).release(row.twilio_sid);
+        await carrier.release({ sid: row.twilio_sid, e164: row.e164 });
       } catch (error) {
         if (!(error instanceof CarrierFailure)) throw error;
-        this.#retryLater(row.id);
-        return refuse("release_pending", { retryAfterSeconds: error.details.retryAfterSeconds });
+        if (error.kind === "not_found") {
+          // A 404 says only that this SID is not on the account: confirm by number.
+          const confirmed = await this.#confirmGone(row, driver);
+          if (confirmed !== true) return confirmed;
+        } else if (error.kind === "platform_refused" || error.kind === "number_refused") {
+          return this.#handToOperator(
+            row,
+            driver,
+            `the carrier refused the release: ${error.message}`,
+          );
+        } else {
+          this.#retryLater(row.id);
+          log.warn("release_not_confirmed", { ...fields, error: error.message });
+          return refuse("release_pending", { retryAfterSeconds: error.details.retryAfterSeconds });
+        }
       }
     }
     try {
@@ -373,10 +513,37 @@ export class NumberSaga {
     }
     ledger.transaction(() => {
       ledger.delete(row.id);
-      ledger.finishKeys(row.id, 204, null);
+      ledger.finishKeys(row.id, "release", 204, null);
     });
     log.info("number_released", { ...fields, twilio_sid: row.twilio_sid });
     return { ok: true, kind: "released", replayed: false };
+  }
+
+  /**
+   * After a 404 to a release: true when a lookup by number shows the account no longer holds
+   * it; otherwise what the client hears while the release goes on (under the SID the account
+   * holds it by, if that changed).
+   */
+  async #confirmGone(row: LedgerRow, driver: Driver): Promise<true | Step> {
+    const { ledger, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    let owned: { sid: string } | null;
+    try {
+      owned = await this.ports.carrier(fields).findOwned(row.e164);
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.warn("release_not_confirmed", { ...fields, error: String(error) });
+      return refuse("release_pending");
+    }
+    if (!owned) return true;
+    if (owned.sid !== row.twilio_sid) {
+      ledger.update(row.id, { twilio_sid: owned.sid });
+      return "continue";
+    }
+    // The carrier says "not found" and lists the number under that very SID: keep it held.
+    this.#retryLater(row.id);
+    log.error("release_contradicted", { ...fields, twilio_sid: row.twilio_sid });
+    return refuse("release_pending");
   }
 
   /**
@@ -389,9 +556,22 @@ export class NumberSaga {
     try {
       const carrier = this.ports.carrier(fields);
       const sid = row.twilio_sid ?? (await carrier.findOwned(row.e164))?.sid ?? null;
-      if (sid) await carrier.release(sid);
+      if (sid) {
+        try {
+          await carrier.release({ sid, e164: row.e164 });
+        } catch (error) {
+          const gone = error instanceof CarrierFailure && error.kind === "not_found";
+          if (!gone || (await carrier.findOwned(row.e164))) throw error;
+        }
+      }
       await records.undoClaim(row.id);
     } catch (error) {
+      if (
+        error instanceof CarrierFailure &&
+        (error.kind === "platform_refused" || error.kind === "number_refused")
+      ) {
+        return this.#handToOperator(row, driver, `undoing the purchase failed: ${error.message}`);
+      }
       this.#retryLater(row.id);
       log.error("purchase_undo_failed", { ...fields, error: String(error) });
       return refuse("purchase_unconfirmed");
@@ -400,6 +580,22 @@ export class NumberSaga {
     // Operators alert on this event: the purchase took money and time and was given up.
     log.error("purchase_given_up", { ...fields, twilio_sid: row.twilio_sid });
     return refuse("purchase_undone");
+  }
+
+  /**
+   * The carrier refused, for good, work that money depends on: the row rests in
+   * `needs_operator` (still held and counted), flagged in D1 for reconcile, logged at error.
+   */
+  async #handToOperator(row: LedgerRow, driver: Driver, reason: string): Promise<Refusal> {
+    const { ledger, records, log } = this.ports;
+    ledger.update(row.id, { state: "needs_operator" });
+    log.error("needs_operator", { ...this.#fields(row, driver), reason });
+    try {
+      await records.flagForOperator(row.id, reason);
+    } catch (error) {
+      log.error("operator_flag_failed", { number_id: row.id, error: String(error) });
+    }
+    return refuse("release_refused");
   }
 
   /**
@@ -429,26 +625,21 @@ export class NumberSaga {
   }
 
   /**
-   * A release for a number this ledger never saw (created before it, or by another path):
-   * the ledger learns it from D1.
+   * A number this ledger never saw (created before it, or by another path): the ledger learns
+   * it from D1. Its limits are not needed: it is never claimed again.
    */
   async #learn(workspaceId: string, id: string): Promise<LedgerRow | null> {
     const { records, ledger, clock } = this.ports;
     const stored = await records.findActive(workspaceId, id);
     if (!stored) return null;
     if (ledger.get(id)) return ledger.get(id);
-    const { status: _status, released_at: _releasedAt, ...fields } = stored;
-    const record: NewPhoneNumber = {
-      ...fields,
-      capabilities: JSON.parse(stored.capabilities) as NewPhoneNumber["capabilities"],
-    };
     ledger.insert({
       id: stored.id,
       e164: stored.e164,
       source: stored.source,
       state: "active",
       twilio_sid: stored.twilio_sid,
-      record: JSON.stringify(record),
+      record: JSON.stringify(recordFromRow(stored)),
       purchased_limit: 0,
       total_limit: 0,
       started_at: clock.now(),
@@ -458,10 +649,7 @@ export class NumberSaga {
   }
 
   /** For a request whose Idempotency-Key was seen before: its answer; otherwise null. */
-  async #repeated(
-    idempotency: Idempotency | null,
-    requestId: string,
-  ): Promise<PurchaseOutcome | ReleaseOutcome | null> {
+  async #repeated(idempotency: Idempotency | null, requestId: string): Promise<AnyOutcome | null> {
     if (!idempotency) return null;
     const { ledger, clock } = this.ports;
     const prior = ledger.findKey(idempotency.key, clock.now() - this.settings.idempotencyTtlMs);
@@ -469,6 +657,9 @@ export class NumberSaga {
     if (prior.request_hash !== idempotency.requestHash) return refuse("key_reused");
     if (prior.status === 201 && prior.body) {
       return { ok: true, kind: "purchased", number: JSON.parse(prior.body), replayed: true };
+    }
+    if (prior.status === 200 && prior.body) {
+      return { ok: true, kind: "updated", number: JSON.parse(prior.body), replayed: true };
     }
     if (prior.status === 204) return { ok: true, kind: "released", replayed: true };
     if (prior.number_id && this.#inFlight.has(prior.number_id)) return refuse("key_in_progress");
@@ -482,9 +673,14 @@ export class NumberSaga {
     return this.#drive(row.id, { by: "request", requestId });
   }
 
-  #bindKey(idempotency: Idempotency, numberId: string, now: number) {
+  #bindKey(idempotency: Idempotency, numberId: string, operation: KeyedOperation, now: number) {
     this.ports.ledger.deleteKeysBefore(now - this.settings.idempotencyTtlMs);
-    this.ports.ledger.bindKey(idempotency.key, idempotency.requestHash, numberId, now);
+    this.ports.ledger.bindKey(idempotency.key, idempotency.requestHash, numberId, operation, now);
+  }
+
+  /** A number being bought is not the workspace's to change or release yet (nor shown). */
+  #beingBought(row: LedgerRow): boolean {
+    return row.state === "reserved" || row.state === "buying" || row.state === "bought";
   }
 
   #retryLater(id: string) {
@@ -510,4 +706,22 @@ export class NumberSaga {
       e164: row.e164,
     };
   }
+}
+
+/** The fields of a D1 row that the ledger keeps (its record). */
+function recordFromRow(row: PhoneNumberRow): NewPhoneNumber {
+  return {
+    id: row.id,
+    workspace_id: row.workspace_id,
+    e164: row.e164,
+    source: row.source,
+    capabilities: JSON.parse(row.capabilities) as NewPhoneNumber["capabilities"],
+    label: row.label,
+    trunk_id: row.trunk_id,
+    agent_id: row.agent_id,
+    livekit_phone_number_id: row.livekit_phone_number_id,
+    twilio_sid: row.twilio_sid,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
 }

@@ -15,7 +15,9 @@ export type Refusal =
   | { ok: false; kind: "key_reused" }
   | { ok: false; kind: "key_in_progress" }
   // A purchase that ended with nothing bought (its slot, claim and key are freed).
-  | { ok: false; kind: "number_unavailable" }
+  | { ok: false; kind: "number_unavailable"; field?: string }
+  /** The carrier refused the platform itself (credentials, account, configuration): lasting. */
+  | { ok: false; kind: "purchasing_unavailable" }
   | { ok: false; kind: "nothing_bought"; reason: NothingBoughtReason; retryAfterSeconds?: number }
   // A purchase still under way: its slot stays held until the ledger settles it.
   | { ok: false; kind: "purchase_unconfirmed" }
@@ -23,7 +25,9 @@ export type Refusal =
   | { ok: false; kind: "purchase_undone" }
   // A release still under way: the number stays held (and billed) until it is confirmed.
   | { ok: false; kind: "release_pending"; retryAfterSeconds?: number }
-  | { ok: false; kind: "released_not_recorded" };
+  | { ok: false; kind: "released_not_recorded" }
+  /** The carrier refused the release for good: held (and billed) until an operator acts. */
+  | { ok: false; kind: "release_refused" };
 
 export type NothingBoughtReason =
   /** The request that reserved the slot died before the carrier was asked. */
@@ -32,7 +36,7 @@ export type NothingBoughtReason =
   | "records_unavailable"
   /** The carrier was asked, and a lookup after the settle time did not find the number. */
   | "carrier_did_not_buy"
-  /** The carrier refused for a reason that is not the number's (throttling, credentials...). */
+  /** The carrier was busy (throttled) or unreachable before it was asked. */
   | "carrier_unavailable";
 
 export type RefusalKind = Refusal["kind"];
@@ -42,3 +46,9 @@ export type PurchaseOutcome =
   | Refusal;
 
 export type ReleaseOutcome = { ok: true; kind: "released"; replayed: boolean } | Refusal;
+
+export type UpdateOutcome =
+  | { ok: true; kind: "updated"; number: PhoneNumber; replayed: boolean }
+  | Refusal;
+
+export type AnyOutcome = PurchaseOutcome | ReleaseOutcome | UpdateOutcome;

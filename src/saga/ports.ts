@@ -1,5 +1,12 @@
 import type { NewPhoneNumber, PhoneNumberRow } from "../db/phone-numbers";
-import type { IdempotencyRecord, LedgerChanges, LedgerRow, NewLedgerRow } from "./ledger";
+import type {
+  IdempotencyRecord,
+  KeyedOperation,
+  LedgerChanges,
+  LedgerRow,
+  NewLedgerRow,
+  StoredStatus,
+} from "./ledger";
 
 // The saga's view of the world. The Durable Object plugs in Twilio, D1 and its own SQLite
 // storage; the unit tests plug in memory.
@@ -8,10 +15,17 @@ import type { IdempotencyRecord, LedgerChanges, LedgerRow, NewLedgerRow } from "
 export type CarrierFailureKind =
   /** The call may or may not have taken effect (no reply, a 5xx, a reply we could not read). */
   | "unknown_outcome"
-  /** The carrier refused this number (no longer for sale, invalid): nothing was done. */
+  /** Too many requests: nothing was done; worth retrying after a while. */
+  | "throttled"
+  /** The carrier refused this number or this request's input: nothing was done. */
   | "number_refused"
-  /** The carrier refused the platform (credentials, throttling, account limits): nothing done. */
-  | "platform_refused";
+  /**
+   * The carrier refused the platform (its credentials, account, configuration or balance):
+   * nothing was done, and retrying will not help until an operator acts.
+   */
+  | "platform_refused"
+  /** The resource named is not on the account (which proves nothing about the number). */
+  | "not_found";
 
 export class CarrierFailure extends Error {
   constructor(
@@ -21,6 +35,10 @@ export class CarrierFailure extends Error {
       /** Whether the carrier answered at all (a 5xx did; a timeout did not). */
       replied: boolean;
       retryAfterSeconds?: number;
+      /** The carrier's own error code, for the logs. */
+      code?: number | null;
+      /** The request field the refusal is about (e.g. `area_code`), where there is one. */
+      field?: string;
     },
   ) {
     super(message);
@@ -34,8 +52,13 @@ export interface Carrier {
   buy(order: { e164: string; label: string | null }): Promise<{ sid: string }>;
   /** The number as the platform's account holds it now, or null; throws CarrierFailure. */
   findOwned(e164: string): Promise<{ sid: string } | null>;
-  /** Releases the number; a number the carrier no longer has counts as released. */
-  release(sid: string): Promise<void>;
+  /**
+   * Releases the number. A `not_found` failure is not proof of a release: the saga confirms it
+   * with findOwned before it records one.
+   */
+  release(number: { sid: string; e164: string }): Promise<void>;
+  /** Sets the number's label at the carrier. */
+  setLabel(sid: string, label: string | null): Promise<void>;
 }
 
 export type ClaimResult = "claimed" | "number_taken" | { over: "purchased" | "total" };
@@ -50,7 +73,16 @@ export interface Records {
   undoClaim(id: string): Promise<void>;
   /** Records the number as released. Idempotent. */
   markReleased(workspaceId: string, id: string, at: string): Promise<void>;
+  /** Flags the number for an operator (null clears the flag); reconcile lists flagged numbers. */
+  flagForOperator(id: string, reason: string | null): Promise<void>;
   findActive(workspaceId: string, id: string): Promise<PhoneNumberRow | null>;
+  /** Applies the changes; returns the row as it now is, or null when it is not active. */
+  update(
+    workspaceId: string,
+    id: string,
+    changes: { label?: string | null; agentId?: string | null },
+    at: string,
+  ): Promise<PhoneNumberRow | null>;
 }
 
 /**
@@ -71,10 +103,21 @@ export interface Ledger {
   nextAttemptAt(): number | null;
 
   findKey(key: string, notBefore: number): IdempotencyRecord | null;
-  /** Binds the key to the number's operation (replacing an expired or abandoned use of it). */
-  bindKey(key: string, requestHash: string, numberId: string, now: number): void;
-  /** Stores the answer of every unfinished request bound to the number. */
-  finishKeys(numberId: string, status: 201 | 204, body: unknown): void;
+  /** Binds the key to an operation on the number (replacing an expired or abandoned use). */
+  bindKey(
+    key: string,
+    requestHash: string,
+    numberId: string,
+    operation: KeyedOperation,
+    now: number,
+  ): void;
+  /** Stores the answer of every unfinished request for this operation on the number. */
+  finishKeys(
+    numberId: string,
+    operation: KeyedOperation,
+    status: StoredStatus,
+    body: unknown,
+  ): void;
   /** Frees the keys of the number's unfinished requests, so that they can be retried. */
   deleteUnfinishedKeys(numberId: string): void;
   deleteKey(key: string): void;

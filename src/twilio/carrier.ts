@@ -50,8 +50,12 @@ export class TwilioCarrier implements Carrier {
     });
   }
 
-  release(sid: string): Promise<void> {
-    return translated(() => this.client.release(sid));
+  release(number: { sid: string; e164: string }): Promise<void> {
+    return translated(() => this.client.release(number.sid));
+  }
+
+  setLabel(sid: string, label: string | null): Promise<void> {
+    return translated(() => this.client.updateFriendlyName(sid, label));
   }
 }
 

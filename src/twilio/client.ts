@@ -1,5 +1,6 @@
 import type { TwilioConfig, TwilioCredentials } from "../config";
 import { type LogFields, log } from "../log";
+import { fullJitterDelayMs } from "../saga/backoff";
 import { TwilioError } from "./failures";
 import {
   type AvailableLocalNumber,
@@ -10,9 +11,24 @@ import {
   readPage,
 } from "./resources";
 
-const API_ORIGIN = "https://api.twilio.com";
+type Operation = "search" | "purchase" | "lookup" | "release" | "list" | "update";
 
-type Operation = "search" | "purchase" | "lookup" | "release" | "list";
+/**
+ * Twilio's REST host: `api.twilio.com`, or a regional one (`api.{edge}.{region}.twilio.com`)
+ * when the deployment names its region (and optionally its edge location).
+ */
+export function twilioApiOrigin(region: string | null, edge: string | null): string {
+  if (!region) return "https://api.twilio.com";
+  return `https://api.${edge ? `${edge}.` : ""}${region}.twilio.com`;
+}
+
+/**
+ * A 429 (20429) was not processed, so it is safe to send again, even a purchase: a few tries,
+ * with full-jitter backoff, within this much time, before the throttling is reported.
+ */
+const THROTTLE_RETRY_BUDGET_MS = 2_000;
+const THROTTLE_RETRY_BASE_MS = 100;
+const THROTTLE_MAX_TRIES = 4;
 
 type Call = {
   operation: Operation;
@@ -46,6 +62,10 @@ export class TwilioClient {
       throw new TwilioError("not_configured", "config", null, null, "Twilio is not configured");
     }
     return new TwilioClient(config, config.credentials, logContext);
+  }
+
+  get #origin() {
+    return twilioApiOrigin(this.#config.region, this.#config.edge);
   }
 
   get #accountPath() {
@@ -122,22 +142,30 @@ export class TwilioClient {
     return numbers;
   }
 
-  /** Releases the number; a number Twilio no longer has counts as released. */
+  /**
+   * Releases the number. A 404 says only that this SID is not found on this account: the caller
+   * must confirm by a lookup by number before it records a release.
+   */
   async release(sid: string): Promise<void> {
-    try {
-      await this.#call({
-        operation: "release",
-        method: "DELETE",
-        path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
-      });
-    } catch (error) {
-      if (error instanceof TwilioError && error.httpStatus === 404) return;
-      throw error;
-    }
+    await this.#call({
+      operation: "release",
+      method: "DELETE",
+      path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
+    });
+  }
+
+  /** Sets the number's FriendlyName (our label; Twilio shows the number itself when empty). */
+  async updateFriendlyName(sid: string, friendlyName: string | null): Promise<void> {
+    await this.#call({
+      operation: "update",
+      method: "POST",
+      path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
+      form: { FriendlyName: friendlyName ?? "" },
+    });
   }
 
   #pageCall(nextPageUri: string): Call {
-    const url = new URL(nextPageUri, API_ORIGIN);
+    const url = new URL(nextPageUri, this.#origin);
     return {
       operation: "list",
       method: "GET",
@@ -153,10 +181,17 @@ export class TwilioClient {
     return parsed.data;
   }
 
-  /** One page of a list resource. */
+  /** One page of a list resource; items that cannot be read are skipped and logged. */
   async #page<T>(call: Call, key: string, schema: Parameters<typeof readPage<T>>[2]) {
     const page = readPage(await this.#call(call), key, schema);
     if (!page) throw this.#unreadable(call);
+    if (page.skipped > 0) {
+      log.warn("twilio_items_skipped", {
+        ...this.#logContext,
+        operation: call.operation,
+        skipped: page.skipped,
+      });
+    }
     return page;
   }
 
@@ -170,9 +205,31 @@ export class TwilioClient {
     return new TwilioError("unknown", call.operation, 200, null, "unreadable reply");
   }
 
-  /** Sends the call; resolves with the parsed JSON body of a 2xx reply (undefined if none). */
+  /**
+   * Sends the call; resolves with the parsed JSON body of a 2xx reply (undefined if none).
+   * A throttled call (429, never processed) is sent again with backoff within a small budget.
+   */
   async #call(call: Call): Promise<unknown> {
-    const url = new URL(call.path, API_ORIGIN);
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(call);
+      } catch (error) {
+        if (!(error instanceof TwilioError) || error.httpStatus !== 429) throw error;
+        const wait = error.retryAfterSeconds
+          ? error.retryAfterSeconds * 1000
+          : fullJitterDelayMs(attempt, THROTTLE_RETRY_BASE_MS);
+        const spent = Date.now() - started;
+        if (attempt + 1 >= THROTTLE_MAX_TRIES || spent + wait > THROTTLE_RETRY_BUDGET_MS) {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  async #send(call: Call): Promise<unknown> {
+    const url = new URL(call.path, this.#origin);
     for (const [name, value] of Object.entries(call.query ?? {})) {
       url.searchParams.set(name, value);
     }
@@ -229,23 +286,17 @@ export class TwilioClient {
       return text === "" ? undefined : safeJson(text);
     }
 
+    // Twilio's error body, when it is JSON (its edge may answer a 5xx with an HTML page).
     const { code, message } = readErrorBody(safeJson(text));
-    const status = response.status;
-    if (status === 401 || status === 403) {
-      throw fail("rejected_credentials", status, code, message);
-    }
-    if (status === 429) {
-      const retryAfter = Number(response.headers.get("Retry-After"));
-      throw fail(
-        "throttled",
-        status,
-        code,
-        message,
-        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 1,
-      );
-    }
-    if (status >= 500) throw fail("unknown", status, code, message);
-    throw fail("refused", status, code, message);
+    // Twilio does not document Retry-After on a 429; without one the caller backs off with jitter.
+    const retryAfter = Number(response.headers.get("Retry-After"));
+    throw fail(
+      "answered",
+      response.status,
+      code,
+      message,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
   }
 }
 

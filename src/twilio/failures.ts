@@ -1,19 +1,13 @@
 import { CarrierFailure } from "../saga/ports";
 
 /**
- * Why a Twilio call did not succeed, as the client saw it:
- * - `refused`: Twilio answered and did nothing (a 4xx with an error code);
- * - `rejected_credentials`, `throttled`: Twilio did nothing, and the fault is not the client's;
- * - `unknown`: the call may or may not have taken effect (timeout, dropped connection, 5xx,
- *   a reply we could not read): only asking Twilio again tells.
+ * What a Twilio call came to when it did not succeed, as seen on the wire:
+ * - `answered`: Twilio answered with an error status and (usually) its error body;
+ * - `unknown`: no usable answer (timeout, dropped connection, a reply we could not read);
  * - `not_configured`: no credentials; nothing was sent.
+ * What that means for us is decided once, by the table in `toCarrierFailure`.
  */
-export type TwilioFailureKind =
-  | "refused"
-  | "rejected_credentials"
-  | "throttled"
-  | "unknown"
-  | "not_configured";
+export type TwilioFailureKind = "answered" | "unknown" | "not_configured";
 
 export class TwilioError extends Error {
   constructor(
@@ -29,33 +23,54 @@ export class TwilioError extends Error {
   }
 }
 
-/** Twilio's codes for a number that cannot be bought as asked. */
-const NUMBER_REFUSALS = new Set([
-  21422, // the number is not available
-  21421, // the number is invalid
+/** Refusals of the number or of the request's own input: the client can pick another. */
+const NUMBER_REFUSALS = new Map<number, string | undefined>([
+  [21422, undefined], // the number is not available (sold, or not in inventory)
+  [21421, undefined], // the number is not a valid phone number
+  [21452, "area_code"], // no numbers found in the area code
+  [21451, "area_code"], // the area code is not valid (unassigned)
 ]);
 
 /**
- * The one table from Twilio's answers to the saga's terms. Twilio's own message and body stay
- * in our logs (written by the client); the client of our API hears the saga's outcome.
+ * Refusals of the platform's account or configuration, named for the operator's log. Any other
+ * 4xx is treated the same way: permanent, and not the client's to fix.
+ */
+export const PLATFORM_REFUSALS = new Map<number, string>([
+  [20003, "the platform's Twilio credentials were rejected"],
+  [20005, "the platform's Twilio account is not active"],
+  [21404, "a trial account's limit was reached"],
+  [21631, "Twilio requires an address for this number"],
+  [21649, "Twilio requires a regulatory bundle for this number"],
+]);
+
+/**
+ * The one table from Twilio's answers to the saga's terms. Twilio's own message and body stay in
+ * the log line of the call; clients hear the saga's outcome.
  */
 export function toCarrierFailure(error: TwilioError): CarrierFailure {
-  const replied = error.httpStatus !== null;
-  switch (error.kind) {
-    case "unknown":
-      return new CarrierFailure("unknown_outcome", error.message, { replied });
-    case "refused":
-      if (error.twilioCode !== null && NUMBER_REFUSALS.has(error.twilioCode)) {
-        return new CarrierFailure("number_refused", error.message, { replied });
-      }
-      return new CarrierFailure("platform_refused", error.message, { replied });
-    case "throttled":
-      return new CarrierFailure("platform_refused", error.message, {
-        replied,
-        retryAfterSeconds: error.retryAfterSeconds,
-      });
-    case "rejected_credentials":
-    case "not_configured":
-      return new CarrierFailure("platform_refused", error.message, { replied });
+  const status = error.httpStatus;
+  const code = error.twilioCode;
+  const details = { replied: status !== null, code };
+  if (error.kind === "not_configured") {
+    return new CarrierFailure("platform_refused", "Twilio is not configured", details);
   }
+  if (error.kind === "unknown" || status === null || status >= 500) {
+    // A 502/503/504 may come from Twilio's edge while the request completes behind it.
+    return new CarrierFailure("unknown_outcome", error.message, details);
+  }
+  if (status === 429) {
+    return new CarrierFailure("throttled", error.message, {
+      ...details,
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
+  }
+  if (status === 404) return new CarrierFailure("not_found", error.message, details);
+  if (code !== null && NUMBER_REFUSALS.has(code)) {
+    return new CarrierFailure("number_refused", error.message, {
+      ...details,
+      field: NUMBER_REFUSALS.get(code),
+    });
+  }
+  const reason = (code !== null && PLATFORM_REFUSALS.get(code)) || "Twilio refused the request";
+  return new CarrierFailure("platform_refused", `${reason}: ${error.message}`, details);
 }

@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
 
-// The parts of Twilio's resources this service reads. Anything else Twilio sends is ignored,
-// and a reply that lacks these fields is treated as a reply we could not read. (Only the
-// cheapest zod/mini schema kinds are used here: each kind adds to the Worker's bundle.)
+// The parts of Twilio's resources this service reads. Anything else Twilio sends is ignored;
+// a single resource that lacks these fields is a reply we could not read, and a list item that
+// lacks them is skipped.
 
 const nullableString = z.optional(z.nullable(z.string()));
 
@@ -22,26 +22,32 @@ export const IncomingPhoneNumberSchema = z.object({
   phone_number: z.string(),
   friendly_name: nullableString,
   date_created: nullableString,
+  trunk_sid: nullableString,
 });
 export type IncomingPhoneNumber = z.infer<typeof IncomingPhoneNumberSchema>;
 
-/** A Twilio list page: `items` under `key`, each read with `schema`; null if unreadable. */
+/**
+ * A Twilio list page: `items` under `key`, each read with `schema`; null if the page itself is
+ * unreadable. An item that cannot be read (Twilio marks even `phone_number` nullable) is
+ * skipped and counted, so that one odd item does not break the page.
+ */
 export function readPage<T>(
   body: unknown,
   key: string,
   schema: z.ZodMiniType<T>,
-): { items: T[]; nextPageUri: string | null } | null {
+): { items: T[]; skipped: number; nextPageUri: string | null } | null {
   if (!body || typeof body !== "object") return null;
   const raw = (body as Record<string, unknown>)[key];
   if (!Array.isArray(raw)) return null;
   const items: T[] = [];
+  let skipped = 0;
   for (const item of raw) {
     const parsed = schema.safeParse(item);
-    if (!parsed.success) return null;
-    items.push(parsed.data);
+    if (parsed.success) items.push(parsed.data);
+    else skipped++;
   }
   const next = (body as Record<string, unknown>).next_page_uri;
-  return { items, nextPageUri: typeof next === "string" && next !== "" ? next : null };
+  return { items, skipped, nextPageUri: typeof next === "string" && next !== "" ? next : null };
 }
 
 /** Twilio's error body `{code, message, more_info, status}`, as far as it can be read. */

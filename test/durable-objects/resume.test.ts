@@ -55,7 +55,7 @@ async function reservationOfDeadRequest(ws: TestWorkspace, e164: string, purchas
       started_at: now,
       next_attempt_at: now + 60_000,
     });
-    ledger.bindKey(KEY, requestHash, id, now);
+    ledger.bindKey(KEY, requestHash, id, "purchase", now);
   });
   return id;
 }

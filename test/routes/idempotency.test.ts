@@ -70,7 +70,8 @@ describe("Idempotency-Key", () => {
   it("lets a request that failed before buying be retried with its key", async () => {
     const ws = await createWorkspace();
     const [found] = await search(ws, "area_code=407");
-    await twilioStandin.addFault({ operation: "purchase", kind: "status", status: 503, times: 1 });
+    // Refused without buying (rejected credentials, fixed since): nothing to settle.
+    await twilioStandin.addFault({ operation: "purchase", kind: "status", status: 401, times: 1 });
     await expectError(
       await purchase(ws, { e164: found?.e164 }, { "idempotency-key": "retry-me" }),
       503,

@@ -74,14 +74,23 @@ describe("GET /v1/agents/phone-numbers/available", () => {
     expectMatchesSpec("/v1/agents/phone-numbers/available", "GET", 400, body);
   });
 
-  it("answers 503 with Retry-After when Twilio fails", async () => {
+  it("answers 503 with Retry-After when Twilio fails for a while", async () => {
     const ws = await createWorkspace();
-    for (const status of [500, 503, 429, 401]) {
-      await twilioStandin.addFault({ operation: "search", kind: "status", status, times: 1 });
+    for (const status of [500, 503, 429]) {
+      await twilioStandin.addFault({ operation: "search", kind: "status", status, times: 10 });
       const response = await call(`${BASE}/available?area_code=303`, { key: ws.key });
       await expectError(response, 503, "service_unavailable");
       expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      await twilioStandin.clearFaults();
     }
+  });
+
+  it("answers 503 without Retry-After when Twilio rejects the platform's credentials", async () => {
+    const ws = await createWorkspace();
+    await twilioStandin.addFault({ operation: "search", kind: "status", status: 401, times: 1 });
+    const response = await call(`${BASE}/available?area_code=303`, { key: ws.key });
+    await expectError(response, 503, "service_unavailable");
+    expect(response.headers.get("retry-after")).toBeNull();
   });
 
   it("answers 503 when Twilio does not reply in time", async () => {

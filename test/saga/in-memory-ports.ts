@@ -1,9 +1,12 @@
 import type { NewPhoneNumber, PhoneNumberRow } from "../../src/db/phone-numbers";
-import type {
-  IdempotencyRecord,
-  LedgerChanges,
-  LedgerRow,
-  NewLedgerRow,
+import {
+  type IdempotencyRecord,
+  type KeyedOperation,
+  type LedgerChanges,
+  type LedgerRow,
+  type NewLedgerRow,
+  RESTING_STATES,
+  type StoredStatus,
 } from "../../src/saga/ledger";
 import type { NumberSaga } from "../../src/saga/number-saga";
 import {
@@ -51,12 +54,12 @@ export class MemoryLedger implements Ledger {
   }
   due(now: number): LedgerRow[] {
     return [...this.rows.values()]
-      .filter((r) => r.state !== "active" && r.next_attempt_at <= now)
+      .filter((r) => !RESTING_STATES.includes(r.state) && r.next_attempt_at <= now)
       .sort((a, b) => a.next_attempt_at - b.next_attempt_at);
   }
   nextAttemptAt(): number | null {
     const times = [...this.rows.values()]
-      .filter((r) => r.state !== "active")
+      .filter((r) => !RESTING_STATES.includes(r.state))
       .map((r) => r.next_attempt_at);
     return times.length ? Math.min(...times) : null;
   }
@@ -64,19 +67,35 @@ export class MemoryLedger implements Ledger {
     const record = this.keys.get(key);
     return record && record.created_at > notBefore ? { ...record } : null;
   }
-  bindKey(key: string, requestHash: string, numberId: string, now: number): void {
+  bindKey(
+    key: string,
+    requestHash: string,
+    numberId: string,
+    operation: KeyedOperation,
+    now: number,
+  ): void {
     this.keys.set(key, {
       key,
       request_hash: requestHash,
       number_id: numberId,
+      operation,
       status: null,
       body: null,
       created_at: now,
     });
   }
-  finishKeys(numberId: string, status: 201 | 204, body: unknown): void {
+  finishKeys(
+    numberId: string,
+    operation: KeyedOperation,
+    status: StoredStatus,
+    body: unknown,
+  ): void {
     for (const record of this.keys.values()) {
-      if (record.number_id === numberId && record.status === null) {
+      if (
+        record.number_id === numberId &&
+        record.operation === operation &&
+        record.status === null
+      ) {
         record.status = status;
         record.body = body === null ? null : JSON.stringify(body);
       }
@@ -156,6 +175,30 @@ export class MemoryRecords implements Records {
     if (!row || row.workspace_id !== workspaceId || row.status !== "active") return null;
     return { ...row, capabilities: JSON.stringify(row.capabilities), released_at: null };
   }
+  async update(
+    workspaceId: string,
+    id: string,
+    changes: { label?: string | null; agentId?: string | null },
+    at: string,
+  ): Promise<PhoneNumberRow | null> {
+    this.#failIfAsked("update");
+    const row = this.rows.get(id);
+    if (!row || row.workspace_id !== workspaceId || row.status !== "active") return null;
+    const updated = {
+      ...row,
+      label: changes.label === undefined ? row.label : changes.label,
+      agent_id: changes.agentId === undefined ? row.agent_id : changes.agentId,
+      updated_at: at,
+    };
+    this.rows.set(id, updated);
+    return this.findActive(workspaceId, id);
+  }
+  /** Reasons given to operators, by number id. */
+  flags = new Map<string, string | null>();
+  async flagForOperator(id: string, reason: string | null): Promise<void> {
+    this.#failIfAsked("flagForOperator");
+    this.flags.set(id, reason);
+  }
   /** Numbers held (claimed or active), by e164. */
   held(): string[] {
     return [...this.rows.values()].filter((r) => r.status !== "released").map((r) => r.e164);
@@ -173,14 +216,17 @@ export type CarrierScript =
 export class ScriptedCarrier implements Carrier {
   owned = new Map<string, string>();
   calls: { operation: string; e164?: string; sid?: string }[] = [];
-  scripts: Record<"buy" | "findOwned" | "release", CarrierScript[]> = {
+  scripts: Record<"buy" | "findOwned" | "release" | "setLabel", CarrierScript[]> = {
     buy: [],
     findOwned: [],
     release: [],
+    setLabel: [],
   };
+  /** The label the carrier shows for each SID. */
+  labels = new Map<string, string | null>();
   #next = 1;
 
-  #play(operation: "buy" | "findOwned" | "release"): CarrierScript {
+  #play(operation: "buy" | "findOwned" | "release" | "setLabel"): CarrierScript {
     return this.scripts[operation].shift() ?? "ok";
   }
   async buy(order: { e164: string }): Promise<{ sid: string }> {
@@ -201,7 +247,13 @@ export class ScriptedCarrier implements Carrier {
     const sid = this.owned.get(e164);
     return sid ? { sid } : null;
   }
-  async release(sid: string): Promise<void> {
+  async setLabel(sid: string, label: string | null): Promise<void> {
+    this.calls.push({ operation: "setLabel", sid });
+    const script = this.#play("setLabel");
+    if (script instanceof CarrierFailure) throw script;
+    this.labels.set(sid, label);
+  }
+  async release({ sid }: { sid: string; e164: string }): Promise<void> {
     this.calls.push({ operation: "release", sid });
     const script = this.#play("release");
     if (script instanceof CarrierFailure) throw script;

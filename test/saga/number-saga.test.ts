@@ -164,9 +164,21 @@ describe("purchase: steps", () => {
     expectSettled();
   });
 
-  it("the carrier refuses the platform: nothing bought, its Retry-After kept", async () => {
+  it("the carrier refuses the platform: nothing bought, logged at error for an operator", async () => {
     world.carrier.scripts.buy.push(
-      new CarrierFailure("platform_refused", "429", { replied: true, retryAfterSeconds: 7 }),
+      new CarrierFailure("platform_refused", "21631", { replied: true, code: 21631 }),
+    );
+    expect(await saga.purchase(request())).toEqual({ ok: false, kind: "purchasing_unavailable" });
+    expect(world.logs.find((l) => l.event === "carrier_refused_platform")).toMatchObject({
+      level: "error",
+      fields: { carrier_code: 21631 },
+    });
+    expectSettled();
+  });
+
+  it("the carrier is throttling: nothing bought, its Retry-After kept", async () => {
+    world.carrier.scripts.buy.push(
+      new CarrierFailure("throttled", "429", { replied: true, retryAfterSeconds: 7 }),
     );
     expect(await saga.purchase(request())).toEqual({
       ok: false,
@@ -190,7 +202,8 @@ describe("purchase: steps", () => {
     expect(outcome.kind).toBe("purchase_unconfirmed");
     const [row] = world.ledger.rows.values();
     expect(row?.state).toBe("buying");
-    expect(row?.next_attempt_at).toBe(row?.settle_at);
+    // Looked up again before the settle time, never after it.
+    expect(row?.next_attempt_at).toBeLessThanOrEqual(row?.settle_at ?? 0);
     expect(world.records.rows.get(row?.id ?? "")?.status).toBe("purchasing");
     await runAlarm(world, saga);
     expect(world.ledger.rows.size).toBe(0);
