@@ -1,44 +1,64 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // The stand-ins run as auxiliary Workers, built by test/global-setup.ts (standins/build.mjs);
 // their bindings are those of their own wrangler.toml.
 
+// Two projects with the same bindings (the top-level wrangler.toml): "api" runs the Worker
+// itself (src/index.ts); "bench" runs the benchmark's instrumented entry
+// (bench/instrumented/index.ts) with its I/O counters on, for test/bench only.
+const BENCH_TESTS = "test/bench/**/*.test.ts";
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
-  return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            // Short enough that "Twilio timed out" tests finish quickly.
-            TWILIO_TIMEOUT_MS: "500",
-          },
-          workers: [
-            {
-              name: "twilio-standin",
-              modules: true,
-              scriptPath: ".standin-build/twilio-standin.js",
-              compatibilityDate: "2026-11-01",
-              durableObjects: { TWILIO_ACCOUNT: { className: "TwilioAccount", useSQLite: true } },
-              bindings: {
-                STANDIN_ACCOUNT_SID: "AC00000000000000000000000000000000",
-                STANDIN_AUTH_TOKEN: "standin-auth-token",
-                STANDIN_API_KEY_SID: "SK00000000000000000000000000000000",
-                STANDIN_API_KEY_SECRET: "standin-api-key-secret",
-              },
-            },
-          ],
+  const pool = (options: { main?: string; bindings?: Record<string, string> } = {}) =>
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      ...(options.main ? { main: options.main } : {}),
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          // Short enough that "Twilio timed out" tests finish quickly.
+          TWILIO_TIMEOUT_MS: "500",
+          ...options.bindings,
         },
-      }),
-    ],
+        workers: [
+          {
+            name: "twilio-standin",
+            modules: true,
+            scriptPath: ".standin-build/twilio-standin.js",
+            compatibilityDate: "2026-11-01",
+            durableObjects: { TWILIO_ACCOUNT: { className: "TwilioAccount", useSQLite: true } },
+            bindings: {
+              STANDIN_ACCOUNT_SID: "AC00000000000000000000000000000000",
+              STANDIN_AUTH_TOKEN: "standin-auth-token",
+              STANDIN_API_KEY_SID: "SK00000000000000000000000000000000",
+              STANDIN_API_KEY_SECRET: "standin-api-key-secret",
+            },
+          },
+        ],
+      },
+    });
+  return {
     test: {
       globalSetup: ["test/global-setup.ts"],
       setupFiles: ["test/apply-migrations.ts"],
       // Request logs are printed only for failing tests.
       silent: "passed-only" as const,
+      projects: [
+        {
+          extends: true as const,
+          plugins: [pool()],
+          test: { name: "api", exclude: [...configDefaults.exclude, BENCH_TESTS] },
+        },
+        {
+          extends: true as const,
+          plugins: [
+            pool({ main: "./bench/instrumented/index.ts", bindings: { IO_COUNTERS: "1" } }),
+          ],
+          test: { name: "bench", include: [BENCH_TESTS] },
+        },
+      ],
     },
   };
 });

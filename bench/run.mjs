@@ -94,6 +94,10 @@ const PURCHASE_RUN_MAX_SECONDS = 10;
 const STANDIN_SID = "AC00000000000000000000000000000000";
 const STANDIN_BASIC = `Basic ${Buffer.from(`${STANDIN_SID}:standin-auth-token`).toString("base64")}`;
 const BASE = "/v1/agents/phone-numbers";
+// Budgets (see bench/README.md).
+const BUNDLE_LIMIT_BYTES = 256 * 1024;
+const EVAL_RATIO_LIMIT = 3;
+const LIST_FLOOR_RATIO_LIMIT = 0.85;
 
 const started = performance.now();
 const loadAtStart = os.loadavg()[0];
@@ -137,12 +141,38 @@ function shmDir() {
   }
 }
 
+/** The I/O figures of a route, from `X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N`. */
 function ioCounts(res) {
   const header = res.headers["x-io-counts"];
-  const match = /d1=(\d+); do=(\d+)/.exec(header ?? "");
-  if (!match) throw new Error(`no X-IO-Counts header (status ${res.status}): ${res.text}`);
-  return { d1_round_trips: Number(match[1]), do_calls: Number(match[2]) };
+  const counts = Object.fromEntries(
+    (header ?? "")
+      .split(";")
+      .map((part) => /^\s*(\w+)=(\d+)\s*$/.exec(part))
+      .filter(Boolean)
+      .map((m) => [m[1], Number(m[2])]),
+  );
+  for (const name of ["d1", "do", "twilio", "livekit", "d1_session"]) {
+    if (counts[name] === undefined) {
+      throw new Error(`no ${name} in X-IO-Counts "${header}" (status ${res.status}): ${res.text}`);
+    }
+  }
+  return {
+    d1_round_trips: counts.d1,
+    do_calls: counts.do,
+    twilio_calls: counts.twilio,
+    livekit_calls: counts.livekit,
+    d1_session_round_trips: counts.d1_session,
+  };
 }
+
+/** The I/O figures of a route whose request failed. */
+const unmeasuredIo = {
+  d1_round_trips: null,
+  do_calls: null,
+  twilio_calls: null,
+  livekit_calls: null,
+  d1_session_round_trips: null,
+};
 
 async function expect(promise, status, what) {
   const res = await promise;
@@ -257,13 +287,16 @@ async function heldIds(client, ws) {
 // ---- The phases ---------------------------------------------------------------------------
 
 /**
- * D1 round trips and Durable Object calls of one representative request per route, from the
- * X-IO-Counts header of an API started with IO_COUNTERS=1; each measured request follows a
+ * D1 round trips, Durable Object calls and upstream calls of one representative request per
+ * route, from the X-IO-Counts header of the instrumented API (bench/instrumented) started with
+ * IO_COUNTERS=1; each measured request follows a
  * first one of the same kind, on the same warm Worker. A request that fails leaves its route
  * unmeasured (null) with the reason.
  */
 async function measureIo(built) {
-  const api = await startApi(root, built.devScript, built.standinScript, { ioCounters: true });
+  const api = await startApi(root, built.instrumentedScript, built.standinScripts, {
+    ioCounters: true,
+  });
   const client = createClient(api.url, 4);
   try {
     const db = await api.mf.getD1Database("DB");
@@ -283,8 +316,7 @@ async function measureIo(built) {
         io[name] = ioCounts(res);
       } else {
         io[name] = {
-          d1_round_trips: null,
-          do_calls: null,
+          ...unmeasuredIo,
           error: `HTTP ${res.status}: ${res.text.slice(0, 300)}`,
           worker_logged: workerLogTail.map(loggedError),
         };
@@ -340,7 +372,7 @@ async function main() {
   progress("I/O per request: X-IO-Counts of one request per route (IO_COUNTERS=1)");
   const io = await measureIo(built);
 
-  // (a) the baseline, (b) the API (without the I/O counters, which add work of their own),
+  // (a) the baseline, (b) the API (its counters off: they add work of their own),
   // (c) the stand-in alone, and a reference Worker making the list route's D1 round trips:
   // all running at once, each in its own workerd, so that runs to be compared can alternate.
   progress("starting the Workers");
@@ -348,7 +380,7 @@ async function main() {
   const [hello, floor, api, alone] = await Promise.all([
     startHello(root, built.helloScript),
     startD1Floor(root),
-    startApi(root, built.devScript, built.standinScript, { ioCounters: false }),
+    startApi(root, built.instrumentedScript, built.standinScripts, { ioCounters: false }),
     startStandin(root, built.standinScript),
   ]);
   progress("migrating and seeding D1");
@@ -554,6 +586,7 @@ function buildResults(m) {
   const overheadLoaded = m.purchaseLoaded.p50_ms - m.standinPurchaseLoaded.p50_ms;
   const evalRatio = m.evals.ours.median_ms / m.evals.baseline.median_ms;
   const listRatio = m.list.rps / m.baseline.rps;
+  const listFloorRatio = m.list.rps / m.d1Floor.rps;
   const scaleRatio = m.scaleFifty.rps / m.scaleOne.rps;
   const reads = ["list", "get", "search"];
   const budget = (limit, value, pass) => ({
@@ -563,13 +596,18 @@ function buildResults(m) {
   });
   const readD1 = reads.map((r) => m.io[r].d1_round_trips);
   const budgets = {
+    // A guard against the classic zod API (or another large dependency), not a target.
     bundle_minified_bytes: budget(
-      "<= 65536 (64 KiB)",
+      `<= ${BUNDLE_LIMIT_BYTES} (256 KiB)`,
       m.bundle.minified_bytes,
-      m.bundle.minified_bytes <= 65536,
+      m.bundle.minified_bytes <= BUNDLE_LIMIT_BYTES,
     ),
-    eval_ratio: budget("<= 2x baseline", evalRatio, evalRatio <= 2),
-    purchase_do_calls: budget("<= 1", m.io.purchase.do_calls, m.io.purchase.do_calls <= 1),
+    eval_ratio: budget(
+      `<= ${EVAL_RATIO_LIMIT}x baseline`,
+      evalRatio,
+      evalRatio <= EVAL_RATIO_LIMIT,
+    ),
+    purchase_do_calls: budget("= 1", m.io.purchase.do_calls, m.io.purchase.do_calls === 1),
     purchase_d1_round_trips: budget(
       "<= 3",
       m.io.purchase.d1_round_trips,
@@ -580,7 +618,13 @@ function buildResults(m) {
       readD1.includes(null) ? null : Math.max(...readD1),
       readD1.every((n) => n !== null && n <= 2),
     ),
-    list_rps_ratio: budget(">= 0.5 of baseline", listRatio, listRatio >= 0.5),
+    // Against the bare Worker making list's D1 round trips (d1_floor), no longer the hello
+    // baseline: locally a D1 round trip alone costs more CPU than all of hello.
+    list_rps_ratio: budget(
+      `>= ${LIST_FLOOR_RATIO_LIMIT} of d1_floor`,
+      listFloorRatio,
+      listFloorRatio >= LIST_FLOOR_RATIO_LIMIT,
+    ),
     purchase_overhead_p50_ms: budget("<= 5 ms", overhead, overhead <= 5),
     scale_ratio: budget(">= 10", scaleRatio, scaleRatio >= 10),
   };
@@ -646,7 +690,7 @@ function buildResults(m) {
     },
     ratios: {
       list_rps_over_baseline: round(listRatio, 3),
-      list_rps_over_d1_floor: round(m.list.rps / m.d1Floor.rps, 3),
+      list_rps_over_d1_floor: round(listFloorRatio, 3),
       eval_ours_over_baseline: round(evalRatio, 3),
     },
     budgets,
@@ -660,7 +704,7 @@ function table(r) {
   const io = (x) =>
     x.d1_round_trips === null
       ? `I/O not measured: ${x.error.slice(0, 8)} (${(x.worker_logged.at(-1) ?? x.error.slice(9)).slice(0, 90)})`
-      : `D1 ${x.d1_round_trips}, DO ${x.do_calls}`;
+      : `D1 ${x.d1_round_trips}${x.d1_session_round_trips ? ` (${x.d1_session_round_trips} in a session)` : ""}, DO ${x.do_calls}, Twilio ${x.twilio_calls}, LiveKit ${x.livekit_calls}`;
   const atMost = (x, d1) => (x.d1_round_trips !== null && x.d1_round_trips <= d1 ? "pass" : "FAIL");
   const cpu = (x) =>
     x.workerd_cpu_ms_per_request === null ? "" : `, CPU ${ms(x.workerd_cpu_ms_per_request)}/req`;
@@ -677,12 +721,17 @@ function table(r) {
       : `, workerd busy ${(x.workerd_cpu_utilization * 100).toFixed(0)}%`;
   const rows = [
     ["measurement", "value", "budget", "result"],
-    ["bundle, production, minified", size(r.bundle), "<= 64 KiB", verdict("bundle_minified_bytes")],
+    [
+      "bundle, production, minified",
+      size(r.bundle),
+      `<= ${BUNDLE_LIMIT_BYTES / 1024} KiB`,
+      verdict("bundle_minified_bytes"),
+    ],
     ["baseline bundle (hello)", size(r.baseline_bundle), "", ""],
     [
       `module evaluation, median of ${r.options.eval_runs}`,
       `ours ${ms(r.eval_ms.ours)}, baseline ${ms(r.eval_ms.baseline)}: ${r.ratios.eval_ours_over_baseline.toFixed(2)}x`,
-      "<= 2x baseline",
+      `<= ${EVAL_RATIO_LIMIT}x baseline`,
       verdict("eval_ratio"),
     ],
     ["baseline: hello GET /", load(r.baseline), "", ""],
@@ -695,7 +744,7 @@ function table(r) {
     [
       "list (20 numbers)",
       `${load(r.routes.list)}; ${(r.ratios.list_rps_over_baseline * 100).toFixed(0)}% of baseline, ${(r.ratios.list_rps_over_d1_floor * 100).toFixed(0)}% of D1 floor; ${io(r.routes.list)}`,
-      ">= 50% of baseline; D1 <= 2",
+      `>= ${LIST_FLOOR_RATIO_LIMIT * 100}% of D1 floor; D1 <= 2`,
       both(verdict("list_rps_ratio"), atMost(r.routes.list, 2)),
     ],
     ["get", io(r.routes.get), "D1 <= 2", atMost(r.routes.get, 2)],
@@ -708,7 +757,7 @@ function table(r) {
     [
       `purchase (${p.requests}, ${p.concurrency} in flight)`,
       `${load(p)}; ${io(p)}`,
-      "D1 <= 3, DO <= 1",
+      "D1 <= 3, DO = 1",
       verdict("purchase_d1_round_trips", "purchase_do_calls"),
     ],
     [

@@ -1,6 +1,7 @@
 // Builds everything the benchmark runs or measures, into a temp folder:
 // - the API's production bundle (minified, `--env production`): the size numbers;
-// - the API's bundle from the top-level (dev) config: what runs in Miniflare;
+// - the API's instrumented bundle (bench/instrumented/index.ts as the entry, with the
+//   top-level (dev) config's bindings): what runs in Miniflare;
 // - the baseline hello Worker (bench/hello), built the same way as production;
 // - the stand-ins, bundled by standins/build.mjs (as for the tests).
 import { spawn } from "node:child_process";
@@ -32,6 +33,9 @@ function runWrangler(root, args, cwd) {
   });
 }
 
+/** The benchmark's build of the Worker (relative to the repository's root). */
+export const INSTRUMENTED_ENTRY = "bench/instrumented/index.ts";
+
 /** Minified bytes and gzip bytes of a bundle's main module (zlib's default level, as wrangler). */
 export function bundleSize(file) {
   const bytes = readFileSync(file);
@@ -41,7 +45,7 @@ export function bundleSize(file) {
 export async function buildAll(root, tmp) {
   const out = {
     prod: path.join(tmp, "api-production"),
-    dev: path.join(tmp, "api-dev"),
+    instrumented: path.join(tmp, "api-instrumented"),
     hello: path.join(tmp, "hello"),
   };
   const helloDir = path.join(root, "bench", "hello");
@@ -51,17 +55,31 @@ export async function buildAll(root, tmp) {
       ["deploy", "--dry-run", "--outdir", out.prod, "--minify", "--env", "production"],
       root,
     ),
-    // The same code as production; only the bindings differ (TWILIO_UPSTREAM is kept).
-    runWrangler(root, ["deploy", "--dry-run", "--outdir", out.dev, "--minify"], root),
+    // The same config's top level with the benchmark's entry in place of `main`: the real app
+    // and Durable Object wrapped by the I/O counters, which are on only with IO_COUNTERS="1".
+    runWrangler(
+      root,
+      ["deploy", INSTRUMENTED_ENTRY, "--dry-run", "--outdir", out.instrumented, "--minify"],
+      root,
+    ),
     runWrangler(root, ["deploy", "--dry-run", "--outdir", out.hello, "--minify"], helloDir),
   ]);
+  // The I/O counters must be in the build that runs and never in the one that is deployed.
+  const marker = "X-IO-Counts";
+  if (readFileSync(path.join(out.prod, "index.js"), "utf8").includes(marker)) {
+    throw new Error(`the production bundle contains the benchmark's I/O counters (${marker})`);
+  }
+  if (!readFileSync(path.join(out.instrumented, "index.js"), "utf8").includes(marker)) {
+    throw new Error(`the instrumented bundle lacks the I/O counters (${marker}): was it built?`);
+  }
   const standins = await buildStandins(path.join(tmp, "standins"));
   // wrangler leaves a scratch folder beside the config it was given.
   rmSync(path.join(helloDir, ".wrangler"), { recursive: true, force: true });
   return {
     prodScript: path.join(out.prod, "index.js"),
-    devScript: path.join(out.dev, "index.js"),
+    instrumentedScript: path.join(out.instrumented, "index.js"),
     helloScript: path.join(out.hello, "index.js"),
     standinScript: standins["twilio-standin"],
+    standinScripts: standins,
   };
 }

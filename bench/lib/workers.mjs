@@ -4,6 +4,7 @@
 import path from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { STANDINS } from "../../standins/build.mjs";
 import { workerdPids } from "./cpu.mjs";
 
 /** Every Miniflare started and not yet disposed, so an interrupted run can stop them. */
@@ -102,28 +103,40 @@ export function startD1Floor(root) {
   ]);
 }
 
-function standinWorker(root, script) {
-  const config = fromWranglerConfig(path.join(root, "standins", "twilio", "wrangler.toml"));
-  return { name: "twilio-standin", ...source(script), ...config };
+/** A stand-in (by its Worker name, e.g. "twilio-standin") with its own wrangler.toml's bindings. */
+function standinWorker(root, name, script) {
+  const standin = STANDINS.find((s) => s.name === name);
+  if (!standin) throw new Error(`no stand-in named ${name} in standins/build.mjs`);
+  const config = fromWranglerConfig(path.join(root, "standins", standin.folder, "wrangler.toml"));
+  return { name, ...source(script), ...config };
 }
 
 /**
- * The API with its D1, its Durable Object and the stand-in bound as TWILIO_UPSTREAM, with the
- * vars of wrangler.toml's top level; `ioCounters` adds IO_COUNTERS="1" (X-IO-Counts).
+ * The API (`script`: the instrumented build, bench/instrumented) with its D1, its Durable
+ * Object, the vars of wrangler.toml's top level and every stand-in its service bindings name
+ * (TWILIO_UPSTREAM, and LIVEKIT_UPSTREAM once wrangler.toml binds it), from `standinScripts`
+ * (built by standins/build.mjs, by Worker name); `ioCounters` adds IO_COUNTERS="1"
+ * (X-IO-Counts).
  */
-export function startApi(root, script, standinScript, { ioCounters }) {
+export function startApi(root, script, standinScripts, { ioCounters }) {
   const config = fromWranglerConfig(path.join(root, "wrangler.toml"));
   const bindings = { ...config.bindings };
   if (ioCounters) bindings.IO_COUNTERS = "1";
-  return start([
-    { name: "phone-numbers", ...source(script), ...config, bindings },
-    standinWorker(root, standinScript),
-  ]);
+  const services = new Set(
+    Object.values(config.serviceBindings).map((target) =>
+      typeof target === "string" ? target : target.name,
+    ),
+  );
+  const standins = [...services].map((name) => {
+    if (!standinScripts[name]) throw new Error(`wrangler.toml binds ${name}, which was not built`);
+    return standinWorker(root, name, standinScripts[name]);
+  });
+  return start([{ name: "phone-numbers", ...source(script), ...config, bindings }, ...standins]);
 }
 
 /** The stand-in alone, reached over HTTP like the API, to measure its own latency. */
 export function startStandin(root, standinScript) {
-  return start([standinWorker(root, standinScript)]);
+  return start([standinWorker(root, "twilio-standin", standinScript)]);
 }
 
 /** The stand-in's control API (/__standin/*) through Miniflare, whichever instance it runs in. */

@@ -1,0 +1,64 @@
+// The benchmark's build of the Worker: the real app and Durable Object (src/index.ts), wrapped
+// so that with IO_COUNTERS="1" every response carries
+//   X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N
+// the D1 round trips (the workspace objects' own included), Durable Object calls and upstream
+// calls the request made. Without IO_COUNTERS="1" requests go straight to the real app (the
+// bench's load runs). Built by bench/lib/build.mjs with the top-level wrangler.toml and this
+// file as the entry; run by test/bench in vitest. Never part of the production bundle.
+import app, { WorkspaceNumbers as RealWorkspaceNumbers } from "../../src/index";
+import {
+  addIoCount,
+  countersOn,
+  countingEnv,
+  formatIoCounts,
+  type IoCount,
+  newIoCount,
+  type WorkspaceStub,
+} from "./io-counters";
+
+/** The real Worker, as src/index.ts exports it by default. */
+const real: {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+} = app;
+
+/**
+ * The real object; with IO_COUNTERS="1" its D1 and upstream calls are counted, and handed out
+ * (then reset) by takeIoCount().
+ */
+export class WorkspaceNumbers extends RealWorkspaceNumbers {
+  readonly #io: IoCount;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    const io = newIoCount();
+    super(ctx, countersOn(env) ? countingEnv(env, io) : env);
+    this.#io = io;
+  }
+
+  /**
+   * The object's round trips since the last call. Counts are per object, not per request: the
+   * bench asks after each request, one request at a time.
+   */
+  takeIoCount(): IoCount {
+    const taken = { ...this.#io };
+    Object.assign(this.#io, newIoCount());
+    return taken;
+  }
+}
+
+type InstrumentedStub = DurableObjectStub<WorkspaceNumbers>;
+
+export default {
+  async fetch(request, env, ctx) {
+    if (!countersOn(env)) return real.fetch(request, env, ctx);
+    const io = newIoCount();
+    const reached = new Map<string, WorkspaceStub>();
+    const counted = countingEnv(env, io, (stub) => reached.set(stub.id.toString(), stub));
+    const response = await real.fetch(request, counted, ctx);
+    for (const stub of reached.values()) {
+      addIoCount(io, await (stub as unknown as InstrumentedStub).takeIoCount());
+    }
+    const reported = new Response(response.body, response);
+    reported.headers.set("X-IO-Counts", formatIoCounts(io));
+    return reported;
+  },
+} satisfies ExportedHandler<Env>;
