@@ -5,6 +5,7 @@ import type { AppEnv } from "./app-env";
 import { allowedMethodsOf } from "./http/allowed-methods";
 import { renderError } from "./http/render-error";
 import { log } from "./log";
+import { reconcileTwilioNumbers } from "./reconcile";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
 
@@ -37,6 +38,8 @@ app.use(async (c, next) => {
 });
 
 const routes = app.route("/v1/agents/phone-numbers", phoneNumbers);
+// The generated OpenAPI document, without an API key; other methods get a 405 like any route.
+app.get("/openapi.json", (c) => c.env.ASSETS.fetch(c.req.raw));
 app.route("/internal", internal);
 
 const allowedMethods = allowedMethodsOf(app.routes);
@@ -56,4 +59,19 @@ app.onError(renderError);
 /** For typed clients: `hc<AppType>(baseUrl)` from `hono/client`. */
 export type AppType = typeof routes;
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /**
+   * The Cron Trigger (hourly, see wrangler.toml): a reconcile report, never a fix. Each orphan,
+   * lost record and number waiting for an operator is logged at error level; fixing stays a
+   * person's decision (`npm run admin -- reconcile --fix`).
+   */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      reconcileTwilioNumbers(env, { fix: false }).then(
+        () => undefined,
+        (error: unknown) => log.error("scheduled_reconcile_failed", { error: String(error) }),
+      ),
+    );
+  },
+} satisfies ExportedHandler<Env>;

@@ -12,11 +12,15 @@ const HOUR = 60 * 60 * 1000;
 describe("reconciliation of the master Twilio account against D1", () => {
   it("reports orphans and lost records, and fixes them with --fix", async () => {
     await twilioStandin.reset();
-    const ws = await createWorkspace({ purchasedNumberLimit: 2 });
+    const ws = await createWorkspace({ purchasedNumberLimit: 3 });
     const kept = await searchAndBuy(ws, "601", { index: 0 });
     const lost = await searchAndBuy(ws, "601", { index: 1 });
-    // An orphan: bought at Twilio with no record. Lost: Twilio no longer has a recorded number.
-    const orphan = await twilioStandin.buyDirectly("+16015550199");
+    const forgotten = await searchAndBuy(ws, "601", { index: 2 });
+    // An orphan we bought: its record is gone (as after a disaster), its journal entry is not.
+    await env.DB.prepare("DELETE FROM phone_numbers WHERE id = ?").bind(forgotten.id).run();
+    // A number on the account that this service never bought (Console, port, another system).
+    const foreign = await twilioStandin.buyDirectly("+16015550199");
+    // Lost: Twilio no longer has a recorded number.
     const lostSid = (await twilioStandin.numbers()).find((n) => n.phone_number === lost.e164)?.sid;
     await env.TWILIO_UPSTREAM?.fetch(
       `https://api.twilio.com/2010-04-01/Accounts/${env.TWILIO_ACCOUNT_SID}/IncomingPhoneNumbers/${lostSid}.json`,
@@ -29,36 +33,45 @@ describe("reconciliation of the master Twilio account against D1", () => {
     );
 
     const report = await reconcileTwilioNumbers(env, { fix: false });
-    expect(report.twilio_numbers).toBe(2);
-    expect(report.orphans).toEqual([
-      expect.objectContaining({ sid: orphan.sid, e164: "+16015550199", action: "none" }),
-    ]);
+    expect(report.twilio_numbers).toBe(3);
+    expect(report.orphans).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ e164: forgotten.e164, ours: true, action: "none" }),
+        expect.objectContaining({ sid: foreign.sid, e164: "+16015550199", ours: false }),
+      ]),
+    );
+    expect(report.orphans).toHaveLength(2);
     expect(report.lost).toEqual([
       expect.objectContaining({ id: lost.id, workspace_id: ws.id, action: "none" }),
     ]);
     // A report alone changes nothing.
-    expect(await twilioStandin.held()).toContain("+16015550199");
+    expect(await twilioStandin.held()).toEqual(
+      expect.arrayContaining(["+16015550199", forgotten.e164]),
+    );
 
     // A young orphan may be a purchase still being recorded: --fix keeps it.
     const young = await reconcileTwilioNumbers(env, { fix: true });
-    expect(young.orphans[0]?.action).toBe("kept_recent");
+    const byE164 = (r: typeof young, e164: string) => r.orphans.find((o) => o.e164 === e164);
+    expect(byE164(young, forgotten.e164)?.action).toBe("kept_recent");
+    expect(byE164(young, "+16015550199")?.action).toBe("not_ours");
     expect(young.lost[0]?.action).toBe("marked_released");
     expect((await call(`${BASE}/${lost.id}`, { key: ws.key })).status).toBe(404);
-    expect((await ledgerRows(ws)).map((r) => r.id)).toEqual([kept.id]);
-    // The lost number no longer counts against the cap of 2.
+    // The lost number no longer counts against the cap of 3 (kept + forgotten's ledger row).
     const [another] = await search(ws, "area_code=602");
     expect((await purchase(ws, { e164: another?.e164 })).status).toBe(201);
 
+    // Hours later: ours is released; the foreign number is still never touched.
     const later = await reconcileTwilioNumbers(env, { fix: true, now: Date.now() + 2 * HOUR });
-    expect(later.orphans).toEqual([
-      expect.objectContaining({ sid: orphan.sid, action: "released" }),
-    ]);
-    expect(await twilioStandin.held()).not.toContain("+16015550199");
+    expect(byE164(later, forgotten.e164)?.action).toBe("released");
+    expect(byE164(later, "+16015550199")?.action).toBe("not_ours");
+    expect(await twilioStandin.held()).not.toContain(forgotten.e164);
+    expect(await twilioStandin.held()).toContain("+16015550199");
     const clean = await reconcileTwilioNumbers(env, { fix: false });
-    expect(clean.orphans).toEqual([]);
+    expect(clean.orphans.map((o) => o.e164)).toEqual(["+16015550199"]);
     expect(clean.lost).toEqual([]);
     const list = await (await call(BASE, { key: ws.key })).json<{ numbers: PhoneNumber[] }>();
     expect(list.numbers.map((n) => n.id)).toContain(kept.id);
+    expect((await ledgerRows(ws)).map((r) => r.id)).toContain(kept.id);
   });
 
   it("follows Twilio's pages", async () => {

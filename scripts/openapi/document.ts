@@ -86,7 +86,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: "The body is not application/json.",
   422: "Semantically refused: an agent not in the workspace (`not_found`) or a cap (`conflict`).",
   500: "An unexpected error; the response reveals nothing.",
-  503: "Twilio is unavailable (Retry-After) or purchasing is not configured.",
+  503: "Twilio is unavailable or the outcome is not settled yet (Retry-After), or a lasting refusal an operator must resolve (no Retry-After).",
 };
 
 const requestIdHeader = {
@@ -190,7 +190,12 @@ export function buildOpenApiDocument(): Json {
           operationId: "openapi",
           summary: "This document",
           security: [],
-          responses: { 200: { description: "The OpenAPI document." } },
+          responses: {
+            200: {
+              description: "The OpenAPI document.",
+              content: { "application/json": { schema: { type: "object" } } },
+            },
+          },
         },
       },
       "/v1/agents/phone-numbers": {
@@ -241,18 +246,20 @@ export function buildOpenApiDocument(): Json {
         patch: {
           operationId: "update",
           summary: "Update Phone Number",
-          description: "Only label and agent_id change; e164 and source are immutable (400).",
+          description:
+            "Only label and agent_id change; e164 and source are immutable (400). The change is recorded at once; the label reaches Twilio as the number's FriendlyName shortly after.",
+          parameters: [idempotencyKey],
           requestBody: body("UpdatePhoneNumberRequest"),
           responses: {
-            ...ok(200, "The updated phone number.", "PhoneNumber"),
-            ...errors(400, 401, 404, 413, 415, 422, 500),
+            ...ok(200, "The updated phone number.", "PhoneNumber", true),
+            ...errors(400, 401, 404, 409, 413, 415, 422, 500, 503),
           },
         },
         delete: {
           operationId: "delete",
           summary: "Delete Phone Number",
           description:
-            "Releases the number (at Twilio, for purchased numbers). A number Twilio no longer has counts as released.",
+            "Releases the number (at Twilio, for purchased numbers). Twilio's 404 is confirmed by a lookup by number before the release is recorded; a release Twilio refuses for good leaves the number listed until an operator resolves it (503 without Retry-After).",
           parameters: [idempotencyKey],
           responses: {
             ...ok(204, "Released.", undefined, true),

@@ -1,10 +1,12 @@
 import type { RouterRoute } from "hono/types";
 
-type CompiledRoute = { pattern: RegExp; method: string };
+type CompiledRoute = { pattern: RegExp; method: string; hasParameters: boolean };
 
 /**
  * The methods the app serves on a path, for a 405's `Allow` header. Compiled once from the
- * app's own routes (hono's methodNotAllowed middleware would add a second router to the bundle).
+ * app's own routes. A path that a route names literally (`/available`) is that route's alone:
+ * the methods of a parameterized route that would also match it (`/:id`) are not offered, since
+ * its parameter could never be valid there.
  */
 export function allowedMethodsOf(routes: readonly RouterRoute[]) {
   let compiled: CompiledRoute[] | null = null;
@@ -13,8 +15,11 @@ export function allowedMethodsOf(routes: readonly RouterRoute[]) {
       .filter((r) => r.method !== "ALL" && !r.path.includes("*"))
       .map((r) => ({
         method: r.method,
+        hasParameters: r.path.includes(":"),
         pattern: new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+")}/?$`),
       }));
-    return [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    const matching = compiled.filter((r) => r.pattern.test(path));
+    const literal = matching.filter((r) => !r.hasParameters);
+    return [...new Set((literal.length > 0 ? literal : matching).map((r) => r.method))];
   };
 }

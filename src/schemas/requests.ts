@@ -12,10 +12,21 @@ const agentId = z
   .string({ error: "must be a string" })
   .check(z.regex(idPattern("agent"), "must be an agent id (agent_ followed by 26 characters)"));
 
+/**
+ * Characters a label may not hold: control characters (NUL, CR, LF...), line and paragraph
+ * separators, and the invisible marks that reorder text (bidirectional overrides, isolates and
+ * marks), which would make a label display as something other than what it is.
+ */
+const LABEL_FORBIDDEN = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/u;
+
 // Twilio's FriendlyName holds at most 64 characters and the label is sent as it.
-const label = z
-  .string({ error: "must be a string" })
-  .check(z.maxLength(64, "must be at most 64 characters"));
+const label = z.string({ error: "must be a string" }).check(
+  z.maxLength(64, "must be at most 64 characters"),
+  z.refine(
+    (value) => !LABEL_FORBIDDEN.test(value),
+    "must not contain control characters, line breaks or bidirectional overrides",
+  ),
+);
 
 export const MAX_SEARCH_LIMIT = 50;
 

@@ -73,4 +73,31 @@ describe("API key authentication", () => {
       await expectUnauthorized(await call(path, { method, json }));
     }
   });
+
+  it.each([
+    ["a body that is not JSON", { "content-type": "application/json" }, "{not json"],
+    ["a body that is not application/json", { "content-type": "text/plain" }, "{}"],
+    [
+      "a body over 16 KiB",
+      { "content-type": "application/json" },
+      `{"label":"${"x".repeat(17_000)}"}`,
+    ],
+    ["an invalid body", { "content-type": "application/json" }, '{"e164": 12}'],
+  ])(
+    "refuses an unknown key before anything else about %s, on purchase and PATCH",
+    async (_, headers, body) => {
+      for (const [method, path] of [
+        ["POST", "/v1/agents/phone-numbers/purchase"],
+        ["PATCH", "/v1/agents/phone-numbers/phone_01JD0000000000000000000000"],
+      ] as const) {
+        const response = await call(path, {
+          key: "sk_unknownunknownunknownunknownunknownunknown0",
+          method,
+          headers,
+          body,
+        });
+        await expectUnauthorized(response);
+      }
+    },
+  );
 });

@@ -21,7 +21,7 @@ const EXTRA_STATUSES: Record<string, number[]> = {
   "GET /v1/agents/phone-numbers/available": [500],
   "POST /v1/agents/phone-numbers/purchase": [409, 413, 415, 500],
   "GET /v1/agents/phone-numbers/{id}": [500],
-  "PATCH /v1/agents/phone-numbers/{id}": [413, 415, 422, 500],
+  "PATCH /v1/agents/phone-numbers/{id}": [409, 413, 415, 422, 500, 503],
   "DELETE /v1/agents/phone-numbers/{id}": [400, 409, 500, 503],
 };
 

@@ -221,4 +221,16 @@ describe("bodies the API does not take", () => {
       "unsupported_media_type",
     );
   });
+
+  it("names a field called __proto__ in fields", async () => {
+    const ws = await createWorkspace();
+    const response = await call(`${BASE}/purchase`, {
+      key: ws.key,
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"e164": "+14155550100", "__proto__": {"x": 1}}',
+    });
+    const body = await expectError(response, 400, "validation_failed");
+    expect(Object.keys(body.error.fields ?? {})).toEqual(["__proto__"]);
+  });
 });

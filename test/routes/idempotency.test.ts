@@ -131,4 +131,64 @@ describe("Idempotency-Key", () => {
       expect(body.error.fields).toHaveProperty("Idempotency-Key");
     },
   );
+
+  it("keeps a purchase's stored answer after a keyless DELETE of the number", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=471");
+    const bought = await purchase(ws, { e164: found?.e164 }, { "idempotency-key": "K" });
+    expect(bought.status).toBe(201);
+    const number = await bought.json<PhoneNumber>();
+    expect((await call(`${BASE}/${number.id}`, { key: ws.key, method: "DELETE" })).status).toBe(
+      204,
+    );
+    const replay = await purchase(ws, { e164: found?.e164 }, { "idempotency-key": "K" });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.json<PhoneNumber>()).toEqual(number);
+  });
+
+  it("replays 204 for a release key whose release another request finished", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=412");
+    const number = await (await purchase(ws, { e164: found?.e164 })).json<PhoneNumber>();
+    await twilioStandin.addFault({ operation: "release", kind: "status", status: 500, times: 1 });
+    const first = await call(`${BASE}/${number.id}`, {
+      key: ws.key,
+      method: "DELETE",
+      headers: { "idempotency-key": "K2" },
+    });
+    await expectError(first, 503, "service_unavailable");
+    // Another request (without the key) finishes the release.
+    expect((await call(`${BASE}/${number.id}`, { key: ws.key, method: "DELETE" })).status).toBe(
+      204,
+    );
+    const replay = await call(`${BASE}/${number.id}`, {
+      key: ws.key,
+      method: "DELETE",
+      headers: { "idempotency-key": "K2" },
+    });
+    expect(replay.status).toBe(204);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("tells a keyless client to look at its numbers, not to retry with a key", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=413");
+    await twilioStandin.addFault({ operation: "purchase", kind: "status", status: 502, times: 1 });
+    const keyless = await expectError(
+      await purchase(ws, { e164: found?.e164 }),
+      503,
+      "service_unavailable",
+    );
+    expect(keyless.error.message).not.toMatch(/Idempotency-Key/);
+    expect(keyless.error.message).toMatch(/list your phone numbers/i);
+    const [other] = (await search(ws, "area_code=414")).slice(1);
+    await twilioStandin.addFault({ operation: "purchase", kind: "status", status: 502, times: 1 });
+    const keyed = await expectError(
+      await purchase(ws, { e164: other?.e164 }, { "idempotency-key": "K3" }),
+      503,
+      "service_unavailable",
+    );
+    expect(keyed.error.message).toMatch(/same Idempotency-Key/);
+  });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
+import { runAlarmNow, unfinished } from "../helpers/ledger";
 import { BASE, expectError, purchase, search, searchAndBuy } from "../helpers/phone-numbers";
 import { expectMatchesSpec } from "../helpers/speechify-spec";
 import { twilioStandin } from "../helpers/standin";
@@ -307,5 +308,91 @@ describe("request ids and unknown routes", () => {
     const response = await call(`${BASE}/purchase`, { key: ws.key, method: "PUT", json: {} });
     await expectError(response, 405, "method_not_allowed");
     expect(response.headers.get("allow")).toContain("POST");
+  });
+
+  it("offers only GET on /available, whose path no number id can match", async () => {
+    const ws = await createWorkspace();
+    const response = await call(`${BASE}/available`, { key: ws.key, method: "POST", json: {} });
+    await expectError(response, 405, "method_not_allowed");
+    expect(response.headers.get("allow")).toBe("GET");
+  });
+
+  it.each(["POST", "PUT", "DELETE"])(
+    "answers %s /openapi.json with 405 in the envelope, with a request id",
+    async (method) => {
+      const response = await call("/openapi.json", { method });
+      await expectError(response, 405, "method_not_allowed");
+      expect(response.headers.get("allow")).toBe("GET");
+    },
+  );
+
+  it("serves GET /openapi.json without an API key", async () => {
+    const response = await call("/openapi.json");
+    expect(response.status).toBe(200);
+    expect((await response.json<{ openapi: string }>()).openapi).toMatch(/^3\.1/);
+  });
+});
+
+describe("labels", () => {
+  it.each([
+    ["NUL", "Front\u0000desk"],
+    ["CR/LF", "Front\r\nX-Injected: 1"],
+    ["a right-to-left override", "Invoice \u202Egnp.exe"],
+    ["a bidi isolate", "Front \u2066desk\u2069"],
+  ])("refuses a label with %s, on purchase and on PATCH, naming label", async (_, label) => {
+    const ws = await createWorkspace();
+    const number = await searchAndBuy(ws, "430");
+    const [found] = (await search(ws, "area_code=431")).slice(1);
+    const bought = await expectError(
+      await purchase(ws, { e164: found?.e164, label }),
+      400,
+      "validation_failed",
+    );
+    expect(Object.keys(bought.error.fields ?? {})).toEqual(["label"]);
+    const patched = await expectError(
+      await call(`${BASE}/${number.id}`, { key: ws.key, method: "PATCH", json: { label } }),
+      400,
+      "validation_failed",
+    );
+    expect(Object.keys(patched.error.fields ?? {})).toEqual(["label"]);
+  });
+
+  it("keeps emoji and accents", async () => {
+    const ws = await createWorkspace();
+    const number = await searchAndBuy(ws, "432", { label: "Réception 📞" });
+    expect(number.label).toBe("Réception 📞");
+  });
+
+  it("carries a PATCHed label to Twilio as the number's FriendlyName", async () => {
+    const ws = await createWorkspace();
+    const number = await searchAndBuy(ws, "433", { label: "Front desk" });
+    const patched = await call(`${BASE}/${number.id}`, {
+      key: ws.key,
+      method: "PATCH",
+      json: { label: "Support line" },
+    });
+    expect(patched.status).toBe(200);
+    const atTwilio = (await twilioStandin.numbers()).find((n) => n.phone_number === number.e164);
+    expect(atTwilio?.friendly_name).toBe("Support line");
+  });
+
+  it("retries the FriendlyName with the alarm when Twilio fails; the PATCH itself succeeds", async () => {
+    const ws = await createWorkspace();
+    const number = await searchAndBuy(ws, "434", { label: "Front desk" });
+    await twilioStandin.addFault({ operation: "any", kind: "status", status: 503, times: 1 });
+    const patched = await call(`${BASE}/${number.id}`, {
+      key: ws.key,
+      method: "PATCH",
+      json: { label: "Support line" },
+    });
+    expect(patched.status).toBe(200);
+    expect((await patched.json<PhoneNumber>()).label).toBe("Support line");
+    const before = (await twilioStandin.numbers()).find((n) => n.phone_number === number.e164);
+    expect(before?.friendly_name).toBe("Front desk");
+    expect((await unfinished(ws)).map((r) => r.state)).toEqual(["updating"]);
+    await runAlarmNow(ws);
+    const after = (await twilioStandin.numbers()).find((n) => n.phone_number === number.e164);
+    expect(after?.friendly_name).toBe("Support line");
+    expect(await unfinished(ws)).toEqual([]);
   });
 });

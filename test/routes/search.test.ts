@@ -113,4 +113,18 @@ describe("GET /v1/agents/phone-numbers/available", () => {
     expect(response.headers.get("retry-after")).toBeNull();
     expect(JSON.stringify(body)).not.toContain("standin-auth-token");
   });
+
+  it("maps Twilio's 21451 (an unassigned area code) to 400 validation_failed naming area_code", async () => {
+    const ws = await createWorkspace();
+    await twilioStandin.addFault({
+      operation: "search",
+      kind: "status",
+      status: 400,
+      code: 21451,
+      times: 1,
+    });
+    const response = await call(`${BASE}/available?area_code=299`, { key: ws.key });
+    const body = await expectError(response, 400, "validation_failed");
+    expect(Object.keys(body.error.fields ?? {})).toEqual(["area_code"]);
+  });
 });
