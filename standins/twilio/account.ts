@@ -22,19 +22,25 @@ import {
   applyForm,
   availableNumberItem,
   defaultErrorForStatus,
+  edgeErrorPage,
   type IncomingPhoneNumberResource,
+  messageForCode,
   newIncomingPhoneNumber,
   notFound,
+  oddAvailableNumberItem,
+  oddIncomingPhoneNumber,
   rfc2822,
   twilioError,
 } from "./twilio-wire";
 import type {
   AuthKind,
   Fault,
+  FaultBody,
   FaultKind,
   FaultOperation,
   FaultSpec,
   OwnedNumberSummary,
+  StandinSettings,
   TwilioOperation,
   TwilioRequestLogEntry,
 } from "./types";
@@ -59,9 +65,11 @@ export interface TwilioCall {
 
 export interface TwilioReply {
   status: number;
-  /** JSON body; null means an empty body (204). */
+  /** JSON body, or the page itself when `html`; null means an empty body (204). */
   body: unknown;
   headers: Record<string, string>;
+  /** The body is an HTML page (a `body: "html"` fault), not JSON. */
+  html?: boolean;
 }
 
 /**
@@ -75,6 +83,7 @@ export type TwilioOutcome =
       status: number;
       /** null means an empty body (204). */
       bodyText: string | null;
+      contentType: string;
       headers: Record<string, string>;
     }
   | { action: "drop" }
@@ -89,6 +98,17 @@ const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 const DEFAULT_DELAY_MS = 1000;
 const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
+const DEFAULT_COMPLETE_AFTER_MS = 1000;
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
+
+/**
+ * Bumped whenever a table changes shape: the stand-in's state is disposable, so on a mismatch
+ * (say, a `npm run dev` state persisted by an older stand-in) every table is dropped and rebuilt.
+ */
+const SCHEMA_VERSION = 2;
+const TABLES = ["owned_numbers", "faults", "request_log", "released_numbers", "settings"];
+const NO_SETTINGS: StandinSettings = { latency_ms: 0, list_lag_ms: 0, release_hold_ms: 0 };
 const E164 = /^\+[1-9]\d{1,14}$/;
 
 interface Route {
@@ -172,12 +192,27 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
   constructor(ctx: DurableObjectState, env: StandinEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    );
+    const version = this.#sql
+      .exec<{ value: number }>("SELECT value FROM meta WHERE name = 'schema_version'")
+      .toArray()[0]?.value;
+    if (version !== SCHEMA_VERSION) {
+      for (const table of TABLES) this.#sql.exec(`DROP TABLE IF EXISTS ${table}`);
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
+        SCHEMA_VERSION,
+      );
+    }
     // seq orders numbers by creation and backs the page tokens, so paging stays stable while
-    // numbers are bought and released between pages.
+    // numbers are bought and released between pages. visible_at (ms since the epoch): until
+    // then the number is owned (not for sale) but Twilio does not show it yet.
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS owned_numbers (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       sid TEXT NOT NULL UNIQUE,
       phone_number TEXT NOT NULL,
+      visible_at INTEGER NOT NULL,
       resource TEXT NOT NULL
     )`);
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS faults (
@@ -188,12 +223,31 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       code INTEGER,
       message TEXT,
       delay_ms INTEGER,
+      retry_after INTEGER,
+      body TEXT NOT NULL,
+      complete_after_ms INTEGER,
       times_remaining INTEGER
     )`);
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS request_log (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       entry TEXT NOT NULL
     )`);
+    // Numbers released while a release hold was set: not for sale until available_at.
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS released_numbers (
+      phone_number TEXT PRIMARY KEY,
+      available_at INTEGER NOT NULL
+    )`);
+    this.#sql.exec(
+      "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    );
+    const settings: StandinSettings = { ...NO_SETTINGS };
+    for (const row of this.#sql
+      .exec<{ name: string; value: number }>("SELECT name, value FROM settings")
+      .toArray()) {
+      if (Object.hasOwn(settings, row.name))
+        settings[row.name as keyof StandinSettings] = row.value;
+    }
+    this.#settings = settings;
   }
 
   // ---- Twilio API ------------------------------------------------------------------------
@@ -207,14 +261,18 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
         : null;
     const finish = (reply: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
       this.#log(call, operation, reply.status, reply.body, fault);
-      const bodyText = reply.body === null ? null : JSON.stringify(reply.body);
+      let bodyText: string | null = null;
+      if (reply.body !== null) {
+        bodyText = reply.html ? String(reply.body) : JSON.stringify(reply.body);
+      }
       // The configured latency: the reply waits (in the Worker), the work is already done.
-      const hold = Math.max(holdMs, this.#latencyMs);
+      const hold = Math.max(holdMs, this.#settings.latency_ms);
       return {
         action: "respond",
         holdMs: hold,
         status: reply.status,
         bodyText,
+        contentType: reply.html ? HTML_CONTENT_TYPE : JSON_CONTENT_TYPE,
         headers: reply.headers,
       };
     };
@@ -237,17 +295,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     let fault: Fault | null = null;
     if (appliedFault === null) {
       fault = this.#takeFault(operation);
-      if (fault?.kind === "status") {
-        const status = fault.status ?? 500;
-        const defaults = defaultErrorForStatus(status);
-        const body = twilioError(
-          status,
-          fault.code ?? defaults.code,
-          fault.message ?? defaults.message,
-        );
-        const headers: Record<string, string> = status === 429 ? { "Retry-After": "1" } : {};
-        return finish({ status, body, headers }, "status");
-      }
+      if (fault?.kind === "status") return finish(faultErrorReply(fault, call.path), "status");
       if (fault?.kind === "drop") {
         this.#log(call, operation, 0, null, "drop");
         return { action: "drop" };
@@ -257,7 +305,19 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       }
     }
 
+    if (fault?.kind === "status_then_complete") {
+      // Behind the edge the purchase goes ahead (if it can), out of sight for a while; the
+      // caller only sees the edge's 5xx.
+      if (operation === "purchase") {
+        this.#purchase(call.form ?? {}, fault.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS);
+      }
+      return finish(faultErrorReply(fault, call.path), "status_then_complete");
+    }
     const reply = this.#perform(operation, route, call);
+    if (fault?.kind === "odd_item" && reply.status === 200) {
+      addOddItem(reply, operation, route, this.env.STANDIN_ACCOUNT_SID);
+      return finish(reply, "odd_item");
+    }
     if (fault?.kind === "drop_after") {
       this.#log(call, operation, reply.status, reply.body, "drop_after");
       return { action: "drop" };
@@ -273,7 +333,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       case "search":
         return this.#search(route.countryCode ?? "", call);
       case "purchase":
-        return this.#purchase(call.form ?? {});
+        return this.#purchase(call.form ?? {}, 0);
       case "lookup":
         return route.numberSid ? this.#fetchOne(route.numberSid, call.path) : this.#list(call);
       case "release":
@@ -307,7 +367,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       } else {
         npas = DEFAULT_SEARCH_NPAS;
       }
-      const owned = this.#ownedPhoneNumbers();
+      const notForSale = this.#notForSale();
       search: for (const npa of npas) {
         const location = locationForNpa(npa);
         const locationMatches = activeLocationFilters.every(
@@ -316,7 +376,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
         if (!locationMatches || !contains) continue;
         for (const e164 of catalogueForNpa(npa)) {
           // Magic test numbers stay listed: their purchase outcome never depends on ownership.
-          if (owned.has(e164) && !isMagicNumber(e164)) continue;
+          if (notForSale.has(e164) && !isMagicNumber(e164)) continue;
           if (!contains(e164)) continue;
           found.push(availableNumberItem(e164));
           if (found.length >= pageSize) break search;
@@ -342,11 +402,14 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     };
   }
 
-  #purchase(form: Record<string, string>): TwilioReply {
+  /** `hiddenForMs`: how much longer than the list lag the purchase stays out of sight. */
+  #purchase(form: Record<string, string>, hiddenForMs: number): TwilioReply {
+    const now = Date.now();
+    const visibleAt = now + this.#settings.list_lag_ms + hiddenForMs;
     const created = (phoneNumber: string): TwilioReply => ({
       status: 201,
       headers: {},
-      body: this.#insertNumber(phoneNumber, form),
+      body: this.#insertNumber(phoneNumber, form, new Date(now), visibleAt),
     });
     const refuse = (code: number, message: string): TwilioReply => ({
       status: 400,
@@ -360,18 +423,18 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       if (phoneNumber === MAGIC_INVALID) return refuse(21421, "PhoneNumber is invalid");
       if (phoneNumber === MAGIC_AVAILABLE) return created(phoneNumber);
       if (!E164.test(phoneNumber)) return refuse(21421, "PhoneNumber is invalid");
-      if (!isCatalogued(phoneNumber) || this.#ownedPhoneNumbers().has(phoneNumber)) {
+      if (!isCatalogued(phoneNumber) || this.#notForSale().has(phoneNumber)) {
         return refuse(21422, "Phone number is not available");
       }
       return created(phoneNumber);
     }
     if (form.AreaCode !== undefined) {
-      const owned = this.#ownedPhoneNumbers();
+      const notForSale = this.#notForSale();
       const pick = catalogueForNpa(form.AreaCode.trim()).find(
         (e164) =>
           e164 !== MAGIC_UNAVAILABLE &&
           e164 !== MAGIC_INVALID &&
-          (e164 === MAGIC_AVAILABLE || !owned.has(e164)),
+          (e164 === MAGIC_AVAILABLE || !notForSale.has(e164)),
       );
       if (!pick) return refuse(21452, "No phone numbers found in area code");
       return created(pick);
@@ -379,19 +442,25 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return refuse(21421, "A 'PhoneNumber' or 'AreaCode' is required");
   }
 
-  #insertNumber(phoneNumber: string, form: Record<string, string>): IncomingPhoneNumberResource {
+  #insertNumber(
+    phoneNumber: string,
+    form: Record<string, string>,
+    created: Date,
+    visibleAt: number,
+  ): IncomingPhoneNumberResource {
     const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
     const resource = newIncomingPhoneNumber({
       accountSid: this.env.STANDIN_ACCOUNT_SID,
       sid,
       phoneNumber,
       form,
-      now: new Date(),
+      now: created,
     });
     this.#sql.exec(
-      "INSERT INTO owned_numbers (sid, phone_number, resource) VALUES (?, ?, ?)",
+      "INSERT INTO owned_numbers (sid, phone_number, visible_at, resource) VALUES (?, ?, ?, ?)",
       sid,
       phoneNumber,
+      visibleAt,
       JSON.stringify(resource),
     );
     return resource;
@@ -412,7 +481,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     }
     const phoneFilter =
       query.PhoneNumber === undefined ? null : normalizePhoneNumber(query.PhoneNumber);
-    const matches = this.#ownedRows().filter(({ resource }) => {
+    const matches = this.#visibleRows().filter(({ resource }) => {
       // Twilio matches partial numbers, "*" standing for any digit; a full E.164 matches itself.
       if (phoneFilter !== null) {
         const pattern = phoneFilter.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "\\d");
@@ -468,19 +537,28 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
   }
 
   #fetchOne(sid: string, path: string): TwilioReply {
-    const row = this.#ownedRows(sid)[0];
+    const row = this.#visibleRows(sid)[0];
     if (!row) return { status: 404, headers: {}, body: notFound(path) };
     return { status: 200, headers: {}, body: row.resource };
   }
 
   #release(sid: string, path: string): TwilioReply {
-    const deleted = this.#sql.exec("DELETE FROM owned_numbers WHERE sid = ?", sid).rowsWritten;
-    if (deleted === 0) return { status: 404, headers: {}, body: notFound(path) };
+    const row = this.#visibleRows(sid)[0];
+    if (!row) return { status: 404, headers: {}, body: notFound(path) };
+    this.#sql.exec("DELETE FROM owned_numbers WHERE sid = ?", sid);
+    const hold = this.#settings.release_hold_ms;
+    if (hold > 0) {
+      this.#sql.exec(
+        "INSERT OR REPLACE INTO released_numbers (phone_number, available_at) VALUES (?, ?)",
+        row.resource.phone_number,
+        Date.now() + hold,
+      );
+    }
     return { status: 204, headers: {}, body: null };
   }
 
   #update(sid: string, form: Record<string, string>, path: string): TwilioReply {
-    const row = this.#ownedRows(sid)[0];
+    const row = this.#visibleRows(sid)[0];
     if (!row) return { status: 404, headers: {}, body: notFound(path) };
     applyForm(row.resource, form);
     row.resource.date_updated = rfc2822(new Date());
@@ -494,15 +572,33 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
 
   // ---- State helpers -----------------------------------------------------------------------
 
-  #ownedRows(sid?: string): { seq: number; resource: IncomingPhoneNumberResource }[] {
+  /** Every owned number, seen or not yet seen by Twilio's API: what the control API lists. */
+  #ownedRows(): { seq: number; visibleAt: number; resource: IncomingPhoneNumberResource }[] {
+    return this.#sql
+      .exec<{ seq: number; visible_at: number; resource: string }>(
+        "SELECT seq, visible_at, resource FROM owned_numbers ORDER BY seq",
+      )
+      .toArray()
+      .map((row) => ({
+        seq: row.seq,
+        visibleAt: row.visible_at,
+        resource: JSON.parse(row.resource) as IncomingPhoneNumberResource,
+      }));
+  }
+
+  /** The owned numbers Twilio's API shows now (all, or the one with this SID). */
+  #visibleRows(sid?: string): { seq: number; resource: IncomingPhoneNumberResource }[] {
+    const now = Date.now();
     const cursor =
       sid === undefined
         ? this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers ORDER BY seq",
+            "SELECT seq, resource FROM owned_numbers WHERE visible_at <= ? ORDER BY seq",
+            now,
           )
         : this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers WHERE sid = ?",
+            "SELECT seq, resource FROM owned_numbers WHERE sid = ? AND visible_at <= ?",
             sid,
+            now,
           );
     return cursor.toArray().map((row) => ({
       seq: row.seq,
@@ -515,6 +611,19 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       .exec<{ phone_number: string }>("SELECT phone_number FROM owned_numbers")
       .toArray();
     return new Set(rows.map((row) => row.phone_number));
+  }
+
+  /** Owned numbers (shown or not yet) and numbers still held after their release. */
+  #notForSale(): Set<string> {
+    const numbers = this.#ownedPhoneNumbers();
+    const held = this.#sql
+      .exec<{ phone_number: string }>(
+        "SELECT phone_number FROM released_numbers WHERE available_at > ?",
+        Date.now(),
+      )
+      .toArray();
+    for (const row of held) numbers.add(row.phone_number);
+    return numbers;
   }
 
   #takeFault(operation: TwilioOperation): Fault | null {
@@ -562,34 +671,59 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
   // ---- Control API -------------------------------------------------------------------------
 
   /**
-   * Latency of every Twilio reply, in ms (0: none). Cheaper than a `delay` fault, which costs a
-   * second call into this object per request: for the benchmark, where the stand-in shares the
-   * machine with the Worker under test.
+   * The settings, kept in memory (read on every request) and in SQLite (so they outlive an
+   * eviction). latency_ms is cheaper than a `delay` fault, which costs a second call into this
+   * object per request: for the benchmark, where the stand-in shares the machine with the
+   * Worker under test.
    */
-  #latencyMs = 0;
+  #settings: StandinSettings;
+
+  #setSetting(name: keyof StandinSettings, value: number): void {
+    this.#settings[name] = value;
+    this.#sql.exec("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", name, value);
+  }
 
   setLatency(ms: number): void {
-    this.#latencyMs = ms;
+    this.#setSetting("latency_ms", ms);
+  }
+
+  setListLag(ms: number): void {
+    this.#setSetting("list_lag_ms", ms);
+  }
+
+  setReleaseHold(ms: number): void {
+    this.#setSetting("release_hold_ms", ms);
+  }
+
+  getSettings(): StandinSettings {
+    return { ...this.#settings };
   }
 
   reset(): void {
-    this.#latencyMs = 0;
-    this.#sql.exec("DELETE FROM owned_numbers");
-    this.#sql.exec("DELETE FROM faults");
-    this.#sql.exec("DELETE FROM request_log");
+    this.#settings = { ...NO_SETTINGS };
+    for (const table of TABLES) this.#sql.exec(`DELETE FROM ${table}`);
   }
 
   addFault(spec: FaultSpec): Fault {
+    const status = spec.status ?? null;
+    const retryAfter =
+      spec.retry_after === undefined ? (status === 429 ? 1 : null) : spec.retry_after;
     const row = this.#sql
       .exec<Record<string, SqlStorageValue>>(
-        `INSERT INTO faults (operation, kind, status, code, message, delay_ms, times_remaining)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO faults (operation, kind, status, code, message, delay_ms, retry_after, body,
+                             complete_after_ms, times_remaining)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         spec.operation,
         spec.kind,
-        spec.status ?? null,
+        status,
         spec.code ?? null,
         spec.message ?? null,
         spec.delay_ms ?? null,
+        retryAfter,
+        spec.body ?? "json",
+        spec.kind === "status_then_complete"
+          ? (spec.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS)
+          : null,
         spec.times ?? null,
       )
       .one();
@@ -616,6 +750,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     phoneNumber: string,
     friendlyName: string | null,
     trunkSid: string | null,
+    dateCreated: Date | null,
   ): PlantResult {
     if (!E164.test(phoneNumber)) {
       return { ok: false, status: 400, error: "phone_number must be E.164, like +14155550123" };
@@ -626,7 +761,8 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     const form: Record<string, string> = {};
     if (friendlyName !== null) form.FriendlyName = friendlyName;
     if (trunkSid !== null) form.TrunkSid = trunkSid;
-    return { ok: true, number: summarize(this.#insertNumber(phoneNumber, form)) };
+    const resource = this.#insertNumber(phoneNumber, form, dateCreated ?? new Date(), 0);
+    return { ok: true, number: summarize(resource) };
   }
 
   listRequests(): TwilioRequestLogEntry[] {
@@ -662,6 +798,52 @@ function rowToFault(row: Record<string, SqlStorageValue>): Fault {
     code: numberOrNull(row.code),
     message: typeof row.message === "string" ? row.message : null,
     delay_ms: numberOrNull(row.delay_ms),
+    retry_after: numberOrNull(row.retry_after),
+    body: row.body === "html" ? "html" : ("json" satisfies FaultBody),
+    complete_after_ms: numberOrNull(row.complete_after_ms),
     times_remaining: numberOrNull(row.times_remaining),
   };
+}
+
+/** The reply a `status` or `status_then_complete` fault gives instead of Twilio's. */
+function faultErrorReply(fault: Fault, path: string): TwilioReply {
+  const status = fault.status ?? 500;
+  const headers: Record<string, string> =
+    fault.retry_after === null ? {} : { "Retry-After": String(fault.retry_after) };
+  if (fault.body === "html") return { status, headers, body: edgeErrorPage(status), html: true };
+  const defaults = defaultErrorForStatus(status);
+  const code = fault.code ?? defaults.code;
+  const message =
+    fault.message ??
+    (fault.code === null ? null : messageForCode(fault.code, path)) ??
+    defaults.message;
+  return { status, headers, body: twilioError(status, code, message) };
+}
+
+/**
+ * `odd_item`: a search or an IncomingPhoneNumbers page gains, first, an item whose
+ * `phone_number` (and, in a search, `iso_country`) is null. A search keeps its page size.
+ */
+function addOddItem(
+  reply: TwilioReply,
+  operation: TwilioOperation,
+  route: Route,
+  accountSid: string,
+): void {
+  const body = reply.body as Record<string, unknown>;
+  if (operation === "search") {
+    const items = body.available_phone_numbers as unknown[];
+    const npa = (items[0] as { phone_number?: string } | undefined)?.phone_number?.slice(2, 5);
+    const withOdd = [oddAvailableNumberItem(npa ?? "415"), ...items].slice(
+      0,
+      Number(body.page_size),
+    );
+    body.available_phone_numbers = withOdd;
+    body.end = Math.max(withOdd.length - 1, 0);
+  } else if (operation === "lookup" && route.numberSid === undefined) {
+    const items = body.incoming_phone_numbers as unknown[];
+    const withOdd = [oddIncomingPhoneNumber(accountSid, new Date()), ...items];
+    body.incoming_phone_numbers = withOdd;
+    body.end = Number(body.start) + withOdd.length - 1;
+  }
 }

@@ -22,10 +22,12 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
 ];
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
+  "status_then_complete",
   "delay",
   "drop",
   "drop_after",
   "succeed_then_timeout",
+  "odd_item",
 ];
 
 function account(env: StandinEnv) {
@@ -107,7 +109,7 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
   }
   return new Response(outcome.bodyText, {
     status: outcome.status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...outcome.headers },
+    headers: { "Content-Type": outcome.contentType, ...outcome.headers },
   });
 }
 
@@ -166,18 +168,64 @@ function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
   const code = optionalInteger(body, "code", 0, Number.MAX_SAFE_INTEGER);
   const delayMs = optionalInteger(body, "delay_ms", 0, 600_000);
   const times = optionalInteger(body, "times", 1, Number.MAX_SAFE_INTEGER);
-  if (kind === "status" && status === undefined) {
-    throw new ControlError(400, "a status fault needs status");
+  const completeAfterMs = optionalInteger(body, "complete_after_ms", 0, 600_000);
+  const errorKind = kind === "status" || kind === "status_then_complete";
+  if (errorKind && status === undefined) {
+    throw new ControlError(400, `a ${kind} fault needs status`);
+  }
+  if (kind === "status_then_complete") {
+    if (operation !== "purchase") {
+      throw new ControlError(400, "a status_then_complete fault applies to operation purchase");
+    }
+    if (status === undefined || status < 500) {
+      throw new ControlError(400, "a status_then_complete fault needs a 5xx status");
+    }
+  } else if (completeAfterMs !== undefined) {
+    throw new ControlError(400, "complete_after_ms belongs to status_then_complete faults");
+  }
+  if (kind === "odd_item" && !["search", "lookup", "any"].includes(operation)) {
+    throw new ControlError(400, "an odd_item fault applies to operation search, lookup or any");
   }
   if (body.message !== undefined && typeof body.message !== "string") {
     throw new ControlError(400, "message must be a string");
+  }
+  if (body.retry_after !== undefined) {
+    if (!errorKind) throw new ControlError(400, `retry_after belongs to status faults`);
+    if (body.retry_after === null) spec.retry_after = null;
+    else spec.retry_after = optionalInteger(body, "retry_after", 0, 86_400);
+  }
+  if (body.body !== undefined) {
+    if (body.body !== "json" && body.body !== "html") {
+      throw new ControlError(400, 'body must be "json" or "html"');
+    }
+    if (body.body === "html" && (!errorKind || status === undefined || status < 500)) {
+      throw new ControlError(400, 'body "html" needs a status fault with a 5xx status');
+    }
+    spec.body = body.body;
   }
   if (status !== undefined) spec.status = status;
   if (code !== undefined) spec.code = code;
   if (typeof body.message === "string") spec.message = body.message;
   if (delayMs !== undefined) spec.delay_ms = delayMs;
   if (times !== undefined) spec.times = times;
+  if (completeAfterMs !== undefined) spec.complete_after_ms = completeAfterMs;
   return spec;
+}
+
+/** An ISO 8601 date-time, or null when the field is absent. */
+function optionalDate(body: Record<string, unknown>, field: string): Date | null {
+  const value = optionalString(body, field);
+  if (value === null) return null;
+  const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+    ? new Date(value)
+    : null;
+  if (!parsed || Number.isNaN(parsed.getTime())) {
+    throw new ControlError(
+      400,
+      `${field} must be an ISO 8601 date-time, like 2020-01-31T12:00:00Z`,
+    );
+  }
+  return parsed;
 }
 
 function optionalString(body: Record<string, unknown>, field: string): string | null {
@@ -199,6 +247,18 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       await stub.setLatency(ms);
       return json({ ok: true, ms });
     }
+    case "POST /__standin/list-lag": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 3_600_000) ?? 0;
+      await stub.setListLag(ms);
+      return json({ ok: true, ms });
+    }
+    case "POST /__standin/release-hold": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 90 * 86_400_000) ?? 0;
+      await stub.setReleaseHold(ms);
+      return json({ ok: true, ms });
+    }
+    case "GET /__standin/settings":
+      return json(await stub.getSettings());
     case "GET /__standin/faults":
       return json({ faults: await stub.listFaults() });
     case "POST /__standin/faults": {
@@ -218,6 +278,7 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
         phoneNumber,
         optionalString(body, "friendly_name"),
         optionalString(body, "trunk_sid"),
+        optionalDate(body, "date_created"),
       );
       if (!result.ok) throw new ControlError(result.status, result.error);
       return json(result.number, 201);

@@ -24,6 +24,41 @@ export function defaultErrorForStatus(status: number): { code: number; message: 
   return { code: 21422, message: "Phone number is not available" };
 }
 
+/** Twilio's message for a code a `status` fault names without a message, when it is known. */
+export function messageForCode(code: number, path: string): string | null {
+  switch (code) {
+    case 20003:
+      return "Authenticate";
+    case 20404:
+      return notFound(path).message;
+    case 20429:
+      return "Too Many Requests";
+    case 20500:
+      return "Internal Server Error";
+    case 21421:
+      return "PhoneNumber is invalid";
+    case 21422:
+      return "Phone number is not available";
+    case 21452:
+      return "No phone numbers found in area code";
+    default:
+      return null;
+  }
+}
+
+const EDGE_STATUS_TEXT: Record<number, string> = {
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** The HTML page a proxy in front of Twilio answers a 5xx with, instead of Twilio's JSON. */
+export function edgeErrorPage(status: number): string {
+  const title = `${status} ${EDGE_STATUS_TEXT[status] ?? "Server Error"}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+}
+
 /** RFC 2822 in UTC, as the 2010 API writes dates: "Thu, 30 Jul 2015 23:19:04 +0000". */
 export function rfc2822(date: Date): string {
   return date.toUTCString().replace(/GMT$/, "+0000");
@@ -149,4 +184,25 @@ export function availableNumberItem(e164: string): Record<string, unknown> {
     beta: false,
     capabilities: { voice: true, SMS: true, MMS: true, fax: false },
   };
+}
+
+/**
+ * An AvailablePhoneNumbers item without `phone_number` and `iso_country`, both nullable in the
+ * spec: what an `odd_item` fault slips into a search.
+ */
+export function oddAvailableNumberItem(npa: string): Record<string, unknown> {
+  return { ...availableNumberItem(`+1${npa}5550100`), phone_number: null, iso_country: null };
+}
+
+/** An IncomingPhoneNumbers item without `phone_number` (nullable in the spec): `odd_item`. */
+export function oddIncomingPhoneNumber(accountSid: string, now: Date): Record<string, unknown> {
+  const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
+  const resource = newIncomingPhoneNumber({
+    accountSid,
+    sid,
+    phoneNumber: "+15555550100",
+    form: {},
+    now,
+  });
+  return { ...resource, phone_number: null };
 }

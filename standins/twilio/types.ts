@@ -6,7 +6,17 @@ export type TwilioOperation = "search" | "purchase" | "lookup" | "release" | "up
 
 export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
 
-export type FaultKind = "status" | "delay" | "drop" | "drop_after" | "succeed_then_timeout";
+export type FaultKind =
+  | "status"
+  | "status_then_complete"
+  | "delay"
+  | "drop"
+  | "drop_after"
+  | "succeed_then_timeout"
+  | "odd_item";
+
+/** How a `status` or `status_then_complete` fault writes its error body. */
+export type FaultBody = "json" | "html";
 
 /** How a request authenticated; passwords never leave the Worker that checked them. */
 export type AuthKind = "account" | "api_key" | "invalid" | "none";
@@ -20,6 +30,14 @@ export interface FaultSpec {
   message?: string;
   delay_ms?: number;
   times?: number;
+  /**
+   * Seconds sent in `Retry-After`; null sends no header. Absent: 1 for a 429, none otherwise.
+   */
+  retry_after?: number | null;
+  /** "html": the error body is an HTML page (text/html), as Twilio's edge sometimes answers 5xx. */
+  body?: FaultBody;
+  /** `status_then_complete`: the purchase becomes visible this many ms after the reply. */
+  complete_after_ms?: number;
 }
 
 export interface Fault {
@@ -30,6 +48,10 @@ export interface Fault {
   code: number | null;
   message: string | null;
   delay_ms: number | null;
+  /** Seconds in `Retry-After`; null = no header. */
+  retry_after: number | null;
+  body: FaultBody;
+  complete_after_ms: number | null;
   /** null = applies until cleared. */
   times_remaining: number | null;
 }
@@ -59,6 +81,16 @@ export interface OwnedNumberSummary {
   friendly_name: string;
   trunk_sid: string | null;
   date_created: string;
+}
+
+/** GET /__standin/settings; each is set by its own control route and cleared by reset. */
+export interface StandinSettings {
+  /** POST /__standin/latency: every Twilio reply waits this long after the work is done. */
+  latency_ms: number;
+  /** POST /__standin/list-lag: a bought number is hidden this long after its purchase. */
+  list_lag_ms: number;
+  /** POST /__standin/release-hold: a released number is not for sale for this long. */
+  release_hold_ms: number;
 }
 
 export interface TwilioErrorBody {

@@ -130,6 +130,13 @@ async function buyOk(
   return (await response.json()) as IncomingNumber;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function lookUp(phoneNumber: string): Promise<string[]> {
+  const page = await listNumbers(`?PhoneNumber=${encodeURIComponent(phoneNumber)}`);
+  return page.incoming_phone_numbers.map((n) => n.phone_number);
+}
+
 async function listNumbers(query: string): Promise<IncomingNumberPage> {
   const response = await twilio("GET", `${NUMBERS_PATH}${query}`);
   expect(response.status).toBe(200);
@@ -904,5 +911,242 @@ describe("latency setting", () => {
     const again = Date.now();
     await search({ AreaCode: "907" });
     expect(Date.now() - again).toBeLessThan(250);
+  });
+});
+
+describe("what production Twilio does", () => {
+  it("status_then_complete: a 5xx now, and the purchase shows up only later", async () => {
+    await addFault({
+      operation: "purchase",
+      kind: "status_then_complete",
+      status: 504,
+      complete_after_ms: 500,
+      times: 1,
+    });
+    const target = (await availableIn("415"))[0] ?? "";
+    const failed = await buy(target);
+    expect(failed.status).toBe(504);
+    expect(await failed.json()).toEqual({
+      code: 20500,
+      message: "Internal Server Error",
+      more_info: "https://www.twilio.com/docs/errors/20500",
+      status: 504,
+    });
+
+    // Bought behind the edge: no longer for sale, but Twilio does not show it yet.
+    expect(await availableIn("415")).not.toContain(target);
+    const second = await buy(target);
+    expect(await second.json()).toMatchObject({ code: 21422, status: 400 });
+    expect(await lookUp(target)).toEqual([]);
+    expect((await listNumbers("")).incoming_phone_numbers).toEqual([]);
+    const [owned] = await ownedNumbers();
+    expect(owned?.phone_number).toBe(target);
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${owned?.sid}.json`;
+    expect((await twilio("GET", path)).status).toBe(404);
+    const early = await twilio("DELETE", path);
+    expect(early.status).toBe(404);
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+
+    await sleep(550);
+    expect(await lookUp(target)).toEqual([target]);
+    expect((await twilio("GET", path)).status).toBe(200);
+    const entry = (await requestLog()).find((e) => e.operation === "purchase");
+    expect(entry).toMatchObject({ status: 504, fault: "status_then_complete" });
+  });
+
+  it("status_then_complete: a purchase that cannot happen stays undone", async () => {
+    await addFault({ operation: "purchase", kind: "status_then_complete", status: 502 });
+    expect((await buy("+15005550000")).status).toBe(502);
+    expect((await buy("+15335550123")).status).toBe(502);
+    expect(await ownedNumbers()).toEqual([]);
+    const fault = (await control<{ faults: Fault[] }>("GET", "faults")).faults[0];
+    expect(fault).toMatchObject({ status: 502, complete_after_ms: 1000, retry_after: null });
+  });
+
+  it("list lag: a bought number is listed only after the lag, though the POST returns it", async () => {
+    await control("POST", "list-lag", { ms: 500 });
+    expect(await control("GET", "settings")).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 500,
+      release_hold_ms: 0,
+    });
+    const target = (await availableIn("212"))[0] ?? "";
+    const bought = await buyOk(target);
+    expect(bought.phone_number).toBe(target);
+    expect(await lookUp(target)).toEqual([]);
+    expect((await listNumbers("")).incoming_phone_numbers).toEqual([]);
+    expect(await availableIn("212")).not.toContain(target);
+
+    await sleep(550);
+    expect(await lookUp(target)).toEqual([target]);
+    expect((await listNumbers("")).incoming_phone_numbers.map((n) => n.sid)).toEqual([bought.sid]);
+
+    await control("POST", "reset");
+    expect(await control("GET", "settings")).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 0,
+      release_hold_ms: 0,
+    });
+    const next = (await availableIn("212"))[1] ?? "";
+    await buyOk(next);
+    expect(await lookUp(next)).toEqual([next]);
+  });
+
+  it("429 without Retry-After, and Retry-After on any status fault", async () => {
+    await addFault({
+      operation: "search",
+      kind: "status",
+      status: 429,
+      retry_after: null,
+      times: 1,
+    });
+    await addFault({ operation: "search", kind: "status", status: 503, retry_after: 7, times: 1 });
+    await addFault({ operation: "search", kind: "status", status: 429, times: 1 });
+
+    const bare = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(bare.status).toBe(429);
+    expect(bare.headers.get("Retry-After")).toBeNull();
+    expect(await bare.json()).toMatchObject({ code: 20429, status: 429 });
+
+    const unavailable = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get("Retry-After")).toBe("7");
+
+    const usual = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(usual.headers.get("Retry-After")).toBe("1");
+  });
+
+  it("a 5xx from the edge with an HTML page instead of Twilio's JSON", async () => {
+    await addFault({ operation: "purchase", kind: "status", status: 502, body: "html", times: 1 });
+    const target = (await availableIn("415"))[0] ?? "";
+    const failed = await buy(target);
+    expect(failed.status).toBe(502);
+    expect(failed.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    const page = await failed.text();
+    expect(page).toContain("<title>502 Bad Gateway</title>");
+    expect(() => JSON.parse(page)).toThrow();
+    expect(await ownedNumbers()).toEqual([]);
+
+    const entry = (await requestLog()).find((e) => e.operation === "purchase");
+    expect(entry).toMatchObject({ status: 502, response: page, fault: "status" });
+    // Twilio's spec knows no such body, but production sends it: the contract check lets it be.
+    expect(checkTwilioResponse(entry as TwilioRequestLogEntry)).toEqual([]);
+  });
+
+  it("a release answered 404 while the number is still held", async () => {
+    const target = (await availableIn("415"))[0] ?? "";
+    const bought = await buyOk(target);
+    await addFault({ operation: "release", kind: "status", status: 404, code: 20404, times: 1 });
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`;
+    const released = await twilio("DELETE", path);
+    expect(released.status).toBe(404);
+    expect(await released.json()).toEqual({
+      code: 20404,
+      message: `The requested resource ${path} was not found`,
+      more_info: "https://www.twilio.com/docs/errors/20404",
+      status: 404,
+    });
+    // Still owned, still billed: only a lookup by PhoneNumber tells the truth.
+    expect((await ownedNumbers()).map((n) => n.sid)).toEqual([bought.sid]);
+    expect(await lookUp(target)).toEqual([target]);
+    expect(await availableIn("415")).not.toContain(target);
+  });
+
+  it("release hold: a released number is off sale until the hold ends", async () => {
+    await control("POST", "release-hold", { ms: 500 });
+    const target = (await availableIn("617"))[0] ?? "";
+    const bought = await buyOk(target);
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`;
+    expect((await twilio("DELETE", path)).status).toBe(204);
+    expect(await ownedNumbers()).toEqual([]);
+    expect(await lookUp(target)).toEqual([]);
+    expect(await availableIn("617")).not.toContain(target);
+    const again = await buy(target);
+    expect(await again.json()).toMatchObject({ code: 21422, status: 400 });
+    const byAreaCode = await twilio("POST", NUMBERS_PATH, { form: { AreaCode: "617" } });
+    expect(((await byAreaCode.json()) as IncomingNumber).phone_number).not.toBe(target);
+
+    await sleep(550);
+    expect(await availableIn("617")).toContain(target);
+    await buyOk(target);
+  });
+
+  it("plants a number bought long ago, with Twilio's RFC 2822 date", async () => {
+    const target = (await availableIn("602"))[0] ?? "";
+    const planted = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+      method: "POST",
+      body: JSON.stringify({ phone_number: target, date_created: "2019-03-04T05:06:07Z" }),
+    });
+    expect(planted.status).toBe(201);
+    const entry = (await planted.json()) as OwnedNumberSummary;
+    expect(entry.date_created).toBe("Mon, 04 Mar 2019 05:06:07 +0000");
+    expect((await ownedNumbers())[0]?.date_created).toBe("Mon, 04 Mar 2019 05:06:07 +0000");
+
+    const [listed] = (await listNumbers("")).incoming_phone_numbers;
+    expect(listed).toMatchObject({
+      date_created: "Mon, 04 Mar 2019 05:06:07 +0000",
+      date_updated: "Mon, 04 Mar 2019 05:06:07 +0000",
+    });
+
+    for (const date_created of ["yesterday", "2019-03-04", 20190304]) {
+      const bad = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+        method: "POST",
+        body: JSON.stringify({ phone_number: "+16025550111", date_created }),
+      });
+      expect(bad.status, String(date_created)).toBe(400);
+    }
+  });
+
+  it("odd_item: a search or a list page holds one item without phone_number", async () => {
+    await addFault({ operation: "search", kind: "odd_item", times: 1 });
+    const page = await search({ AreaCode: "415", PageSize: "5" });
+    expect(page.available_phone_numbers).toHaveLength(5);
+    const [odd, ...rest] = page.available_phone_numbers;
+    expect(odd).toMatchObject({ phone_number: null, iso_country: null, region: "CA" });
+    expect(rest.every((n) => /^\+1415\d{7}$/.test(n.phone_number))).toBe(true);
+    expect((await search({ AreaCode: "415", PageSize: "5" })).available_phone_numbers[0]).toEqual(
+      rest[0],
+    );
+
+    const target = rest[0]?.phone_number ?? "";
+    await buyOk(target);
+    await addFault({ operation: "lookup", kind: "odd_item", times: 1 });
+    const listed = await listNumbers(`?PhoneNumber=${encodeURIComponent(target)}`);
+    expect(listed.incoming_phone_numbers.map((n) => n.phone_number)).toEqual([null, target]);
+    expect(await lookUp(target)).toEqual([target]);
+
+    const log = await requestLog();
+    expect(log.filter((e) => e.fault === "odd_item")).toHaveLength(2);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("rejects malformed options of the new faults", async () => {
+    const bad = [
+      { operation: "search", kind: "status_then_complete", status: 502 },
+      { operation: "purchase", kind: "status_then_complete", status: 429 },
+      { operation: "purchase", kind: "status_then_complete" },
+      { operation: "purchase", kind: "status", status: 500, complete_after_ms: 10 },
+      { operation: "purchase", kind: "status", status: 429, body: "html" },
+      { operation: "purchase", kind: "status", status: 502, body: "xml" },
+      { operation: "purchase", kind: "delay", retry_after: 3 },
+      { operation: "purchase", kind: "status", status: 429, retry_after: -1 },
+      { operation: "purchase", kind: "odd_item" },
+    ];
+    for (const spec of bad) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/faults`, {
+        method: "POST",
+        body: JSON.stringify(spec),
+      });
+      expect(response.status, JSON.stringify(spec)).toBe(400);
+    }
+    for (const path of ["list-lag", "release-hold"]) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/${path}`, {
+        method: "POST",
+        body: JSON.stringify({ ms: -5 }),
+      });
+      expect(response.status, path).toBe(400);
+    }
+    expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
   });
 });
