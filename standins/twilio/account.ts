@@ -1,49 +1,64 @@
-// The stand-in's one Twilio account: owned numbers, injected faults and the request log, kept in
-// the Durable Object's SQLite storage. Every method runs to completion without awaiting, so each
-// call is atomic: a check-and-buy cannot interleave with another buy of the same number.
-// Waiting (delay faults, slow replies) and dropping connections happen in the Worker, not here.
+// The stand-in's Twilio: its accounts (the master account of the Worker's vars, and any the
+// control API adds), what they own, the injected faults and the request log, kept in the
+// Durable Object's SQLite storage (store.ts). One object holds every account, so what must be
+// unique across Twilio (a phone number, a trunk's domain name) is checked in one place. Every
+// method runs to completion without awaiting, so each call is atomic: a check-and-buy cannot
+// interleave with another buy of the same number. Waiting (delay faults, slow replies) and
+// dropping connections happen in the Worker, not here.
 
 import { DurableObject } from "cloudflare:workers";
+import { callerIdRows, callerIdSummary, fetchAccount, listCallerIds } from "./accounts";
+import type { Credentials, RequestContext, TwilioCall, TwilioReply } from "./context";
 import {
-  ALL_NPAS,
-  catalogueForNpa,
-  DEFAULT_SEARCH_NPAS,
-  isCatalogued,
-  isMagicNumber,
-  isValidNpa,
-  locationForNpa,
-  MAGIC_AVAILABLE,
-  MAGIC_INVALID,
-  MAGIC_UNAVAILABLE,
-  type NumberLocation,
-} from "./inventory";
+  addOddItem,
+  E164,
+  fetchOne,
+  insertNumber,
+  list,
+  purchase,
+  release,
+  search,
+  update,
+} from "./numbers";
+import { matchRoute, type Route } from "./routes";
 import {
-  API_VERSION_PREFIX,
-  applyForm,
-  availableNumberItem,
+  type AccountRow,
+  accountRow,
+  accountRows,
+  createTables,
+  newSid,
+  numberRows,
+  TABLES,
+} from "./store";
+import {
   defaultErrorForStatus,
   edgeErrorPage,
   type IncomingPhoneNumberResource,
+  iso8601,
   messageForCode,
-  newIncomingPhoneNumber,
   notFound,
-  oddAvailableNumberItem,
-  oddIncomingPhoneNumber,
   rfc2822,
   twilioError,
 } from "./twilio-wire";
 import type {
+  AccountStatus,
+  AccountType,
   AuthKind,
+  CreatedAccount,
   Fault,
   FaultBody,
   FaultKind,
   FaultOperation,
   FaultSpec,
   OwnedNumberSummary,
+  StandinAccount,
+  StandinCallerId,
   StandinSettings,
   TwilioOperation,
   TwilioRequestLogEntry,
 } from "./types";
+
+export type { TwilioCall } from "./context";
 
 export interface StandinEnv {
   TWILIO_ACCOUNT: DurableObjectNamespace<TwilioAccount>;
@@ -51,25 +66,6 @@ export interface StandinEnv {
   STANDIN_AUTH_TOKEN: string;
   STANDIN_API_KEY_SID: string;
   STANDIN_API_KEY_SECRET: string;
-}
-
-/** A Twilio request as the Worker parsed it; credentials are already reduced to their kind. */
-export interface TwilioCall {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  form: Record<string, string> | null;
-  contentType: string | null;
-  auth: AuthKind;
-}
-
-export interface TwilioReply {
-  status: number;
-  /** JSON body, or the page itself when `html`; null means an empty body (204). */
-  body: unknown;
-  headers: Record<string, string>;
-  /** The body is an HTML page (a `body: "html"` fault), not JSON. */
-  html?: boolean;
 }
 
 /**
@@ -90,214 +86,148 @@ export type TwilioOutcome =
   /** A `delay` fault was consumed: wait, then call again with appliedFault "delay". */
   | { action: "perform_after_delay"; delayMs: number };
 
-export type PlantResult =
-  | { ok: true; number: OwnedNumberSummary }
+/** What a control route made, or why it could not (the HTTP status to answer with). */
+export type ControlResult<T> =
+  | { ok: true; value: T }
   | { ok: false; status: number; error: string };
 
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
+export interface PlantOptions {
+  phoneNumber: string;
+  accountSid: string | null;
+  friendlyName: string | null;
+  trunkSid: string | null;
+  voiceUrl: string | null;
+  voiceApplicationSid: string | null;
+  dateCreated: Date | null;
+}
+
 const DEFAULT_DELAY_MS = 1000;
 const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
 const DEFAULT_COMPLETE_AFTER_MS = 1000;
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
-
-/**
- * Bumped whenever a table changes shape: the stand-in's state is disposable, so on a mismatch
- * (say, a `npm run dev` state persisted by an older stand-in) every table is dropped and rebuilt.
- */
-const SCHEMA_VERSION = 2;
-const TABLES = ["owned_numbers", "faults", "request_log", "released_numbers", "settings"];
 const NO_SETTINGS: StandinSettings = { latency_ms: 0, list_lag_ms: 0, release_hold_ms: 0 };
-const E164 = /^\+[1-9]\d{1,14}$/;
+const REDACTED = "[redacted]";
 
-interface Route {
-  /** Operation per allowed HTTP method. */
-  operations: Partial<Record<string, TwilioOperation>>;
-  accountSid: string;
-  countryCode?: string;
-  numberSid?: string;
+/** Who a request is, as its Basic credentials say. */
+interface Caller {
+  auth: AuthKind;
+  /** The account it acts as; null unless it authenticated. */
+  accountSid: string | null;
+  /** The Basic username as sent, if any. */
+  username: string | null;
 }
 
-function matchRoute(path: string): Route | null {
-  const prefix = `${API_VERSION_PREFIX}/Accounts/`;
-  if (!path.startsWith(prefix)) return null;
-  const [accountSid, ...rest] = path.slice(prefix.length).split("/");
-  if (!accountSid) return null;
-  const tail = rest.join("/");
-  const search = /^AvailablePhoneNumbers\/([^/]+)\/Local\.json$/.exec(tail);
-  if (search?.[1]) return { operations: { GET: "search" }, accountSid, countryCode: search[1] };
-  if (tail === "IncomingPhoneNumbers.json") {
-    return { operations: { GET: "lookup", POST: "purchase" }, accountSid };
-  }
-  const single = /^IncomingPhoneNumbers\/([^/]+)\.json$/.exec(tail);
-  if (single?.[1]) {
-    return {
-      operations: { GET: "lookup", POST: "update", DELETE: "release" },
-      accountSid,
-      numberSid: single[1],
-    };
-  }
-  return null;
-}
-
-/** A "+" sent unencoded in a query or form arrives as a space; Twilio-style clients mean "+". */
-function normalizePhoneNumber(raw: string): string {
-  return raw.startsWith(" ") ? `+${raw.trim()}` : raw.trim();
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value?.toLowerCase() === "true";
-}
-
-function pageSizeFrom(query: Record<string, string>): number {
-  const requested = Number.parseInt(query.PageSize ?? "", 10);
-  if (!Number.isFinite(requested) || requested < 1) return DEFAULT_PAGE_SIZE;
-  return Math.min(requested, MAX_PAGE_SIZE);
-}
-
-function withQuery(path: string, params: [string, string][]): string {
-  return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
-}
-
-const KEYPAD_DIGIT_BY_LETTER: Record<string, string> = Object.fromEntries(
-  ["abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz"].flatMap((letters, index) =>
-    [...letters].map((letter) => [letter, String(index + 2)]),
-  ),
-);
-
-// Twilio's "Contains": digits, letters (keypad), "*" = one digit, "%" = any run, leading "+" /
-// trailing "$" anchor to the start / end of the number.
-function containsMatcher(pattern: string): ((e164: string) => boolean) | null {
-  let source = "";
-  let body = normalizePhoneNumber(pattern);
-  const anchoredStart = body.startsWith("+");
-  if (anchoredStart) body = body.slice(1);
-  const anchoredEnd = body.endsWith("$");
-  if (anchoredEnd) body = body.slice(0, -1);
-  for (const char of body.toLowerCase()) {
-    if (/\d/.test(char)) source += char;
-    else if (char === "*") source += "\\d";
-    else if (char === "%") source += "\\d*";
-    else if (KEYPAD_DIGIT_BY_LETTER[char]) source += KEYPAD_DIGIT_BY_LETTER[char];
-    else return null;
-  }
-  const regex = new RegExp(`${anchoredStart ? "^" : ""}${source}${anchoredEnd ? "$" : ""}`);
-  return (e164) => regex.test(e164.slice(1));
+function failed<T>(status: number, error: string): ControlResult<T> {
+  return { ok: false, status, error };
 }
 
 export class TwilioAccount extends DurableObject<StandinEnv> {
   readonly #sql: SqlStorage;
 
+  /**
+   * The settings, kept in memory (read on every request) and in SQLite (so they outlive an
+   * eviction). latency_ms is cheaper than a `delay` fault, which costs a second call into this
+   * object per request: for the benchmark, where the stand-in shares the machine with the
+   * Worker under test.
+   */
+  #settings: StandinSettings;
+
   constructor(ctx: DurableObjectState, env: StandinEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    this.#sql.exec(
-      "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    );
-    const version = this.#sql
-      .exec<{ value: number }>("SELECT value FROM meta WHERE name = 'schema_version'")
-      .toArray()[0]?.value;
-    if (version !== SCHEMA_VERSION) {
-      for (const table of TABLES) this.#sql.exec(`DROP TABLE IF EXISTS ${table}`);
-      this.#sql.exec(
-        "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema_version', ?)",
-        SCHEMA_VERSION,
-      );
-    }
-    // seq orders numbers by creation and backs the page tokens, so paging stays stable while
-    // numbers are bought and released between pages. visible_at (ms since the epoch): until
-    // then the number is owned (not for sale) but Twilio does not show it yet.
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS owned_numbers (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      sid TEXT NOT NULL UNIQUE,
-      phone_number TEXT NOT NULL,
-      visible_at INTEGER NOT NULL,
-      resource TEXT NOT NULL
-    )`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS faults (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      operation TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      status INTEGER,
-      code INTEGER,
-      message TEXT,
-      delay_ms INTEGER,
-      retry_after INTEGER,
-      body TEXT NOT NULL,
-      complete_after_ms INTEGER,
-      times_remaining INTEGER
-    )`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS request_log (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      entry TEXT NOT NULL
-    )`);
-    // Numbers released while a release hold was set: not for sale until available_at.
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS released_numbers (
-      phone_number TEXT PRIMARY KEY,
-      available_at INTEGER NOT NULL
-    )`);
-    this.#sql.exec(
-      "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-    );
+    createTables(this.#sql);
+    this.#ensureMasterAccount();
     const settings: StandinSettings = { ...NO_SETTINGS };
     for (const row of this.#sql
       .exec<{ name: string; value: number }>("SELECT name, value FROM settings")
       .toArray()) {
-      if (Object.hasOwn(settings, row.name))
+      if (Object.hasOwn(settings, row.name)) {
         settings[row.name as keyof StandinSettings] = row.value;
+      }
     }
     this.#settings = settings;
+  }
+
+  /** The master account is the Worker's vars' one: its row follows them. */
+  #ensureMasterAccount(): void {
+    this.#sql.exec(
+      `INSERT INTO accounts (sid, auth_token, friendly_name, type, status, date_created)
+       VALUES (?, ?, 'Stand-in master account', 'Full', 'active', ?)
+       ON CONFLICT (sid) DO UPDATE SET auth_token = excluded.auth_token`,
+      this.env.STANDIN_ACCOUNT_SID,
+      this.env.STANDIN_AUTH_TOKEN,
+      Date.now(),
+    );
   }
 
   // ---- Twilio API ------------------------------------------------------------------------
 
   handleTwilio(call: TwilioCall, appliedFault: FaultKind | null): TwilioOutcome {
+    const now = Date.now();
     const route = matchRoute(call.path);
     // hasOwn: a method named like an Object.prototype member must not resolve to one.
     const operation =
       route && Object.hasOwn(route.operations, call.method)
         ? (route.operations[call.method] ?? null)
         : null;
-    const finish = (reply: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
-      this.#log(call, operation, reply.status, reply.body, fault);
+    const caller = this.#authenticate(call.credentials);
+    const log = (status: number, body: unknown, fault: FaultKind | null) =>
+      this.#log(call, caller, route, operation, status, body, fault);
+    const finish = (done: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
+      log(done.status, done.body, fault);
       let bodyText: string | null = null;
-      if (reply.body !== null) {
-        bodyText = reply.html ? String(reply.body) : JSON.stringify(reply.body);
+      if (done.body !== null) {
+        bodyText = done.html ? String(done.body) : JSON.stringify(done.body);
       }
       // The configured latency: the reply waits (in the Worker), the work is already done.
       const hold = Math.max(holdMs, this.#settings.latency_ms);
       return {
         action: "respond",
         holdMs: hold,
-        status: reply.status,
+        status: done.status,
         bodyText,
-        contentType: reply.html ? HTML_CONTENT_TYPE : JSON_CONTENT_TYPE,
-        headers: reply.headers,
+        contentType: done.html ? HTML_CONTENT_TYPE : JSON_CONTENT_TYPE,
+        headers: done.headers,
       };
     };
     const error = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       finish({ status, body, headers }, null);
 
-    if (call.auth === "none" || call.auth === "invalid") {
+    const account = caller.accountSid === null ? null : accountRow(this.#sql, caller.accountSid);
+    if (!account) {
       return error(401, twilioError(401, 20003, "Authenticate"), {
         "WWW-Authenticate": 'Basic realm="Twilio API"',
       });
     }
-    if (!route || route.accountSid !== this.env.STANDIN_ACCOUNT_SID) {
+    // Another account's path is not found, whether that account exists or not.
+    if (!route || (route.accountSid !== null && route.accountSid !== account.sid)) {
       return error(404, notFound(call.path));
     }
     if (!operation) {
       const allowed = Object.keys(route.operations).join(", ");
       return error(405, twilioError(405, 20004, "Method not allowed"), { Allow: allowed });
     }
+    // A suspended or closed account can still read its own status, and nothing else.
+    if (account.status !== "active" && operation !== "account") {
+      return error(401, twilioError(401, 20005, "Account not active"));
+    }
 
+    const ctx: RequestContext = {
+      sql: this.#sql,
+      now,
+      account,
+      call,
+      route,
+      form: call.form ?? {},
+      settings: this.#settings,
+    };
     let fault: Fault | null = null;
     if (appliedFault === null) {
       fault = this.#takeFault(operation);
       if (fault?.kind === "status") return finish(faultErrorReply(fault, call.path), "status");
       if (fault?.kind === "drop") {
-        this.#log(call, operation, 0, null, "drop");
+        log(0, null, "drop");
         return { action: "drop" };
       }
       if (fault?.kind === "delay") {
@@ -309,321 +239,38 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       // Behind the edge the purchase goes ahead (if it can), out of sight for a while; the
       // caller only sees the edge's 5xx.
       if (operation === "purchase") {
-        this.#purchase(call.form ?? {}, fault.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS);
+        purchase(ctx, fault.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS);
       }
       return finish(faultErrorReply(fault, call.path), "status_then_complete");
     }
-    const reply = this.#perform(operation, route, call);
-    if (fault?.kind === "odd_item" && reply.status === 200) {
-      addOddItem(reply, operation, route, this.env.STANDIN_ACCOUNT_SID);
-      return finish(reply, "odd_item");
+    const done = perform(ctx);
+    if (fault?.kind === "odd_item" && done.status === 200) {
+      addOddItem(ctx, done);
+      return finish(done, "odd_item");
     }
     if (fault?.kind === "drop_after") {
-      this.#log(call, operation, reply.status, reply.body, "drop_after");
+      log(done.status, done.body, "drop_after");
       return { action: "drop" };
     }
     if (fault?.kind === "succeed_then_timeout") {
-      return finish(reply, "succeed_then_timeout", fault.delay_ms ?? DEFAULT_TIMEOUT_HOLD_MS);
+      return finish(done, "succeed_then_timeout", fault.delay_ms ?? DEFAULT_TIMEOUT_HOLD_MS);
     }
-    return finish(reply, appliedFault);
+    return finish(done, appliedFault);
   }
 
-  #perform(operation: TwilioOperation, route: Route, call: TwilioCall): TwilioReply {
-    switch (operation) {
-      case "search":
-        return this.#search(route.countryCode ?? "", call);
-      case "purchase":
-        return this.#purchase(call.form ?? {}, 0);
-      case "lookup":
-        return route.numberSid ? this.#fetchOne(route.numberSid, call.path) : this.#list(call);
-      case "release":
-        return this.#release(route.numberSid ?? "", call.path);
-      case "update":
-        return this.#update(route.numberSid ?? "", call.form ?? {}, call.path);
+  /** An account's SID and auth token, or the master account's API key and secret. */
+  #authenticate(credentials: Credentials): Caller {
+    if (credentials === "none") return { auth: "none", accountSid: null, username: null };
+    if (credentials === "malformed") return { auth: "invalid", accountSid: null, username: null };
+    const { username, password } = credentials;
+    if (username === this.env.STANDIN_API_KEY_SID && password === this.env.STANDIN_API_KEY_SECRET) {
+      return { auth: "api_key", accountSid: this.env.STANDIN_ACCOUNT_SID, username };
     }
-  }
-
-  #search(countryCode: string, call: TwilioCall): TwilioReply {
-    const query = call.query;
-    const pageSize = pageSizeFrom(query);
-    const found: Record<string, unknown>[] = [];
-    // Every catalogued number is voice/SMS/MMS and not fax, and needs no address.
-    const excludedByCapability = isTrue(query.FaxEnabled);
-    if (countryCode === "US" && !excludedByCapability) {
-      const contains = query.Contains === undefined ? () => true : containsMatcher(query.Contains);
-      const locationFilters: [keyof NumberLocation, string | undefined][] = [
-        ["region", query.InRegion],
-        ["postal_code", query.InPostalCode],
-        ["locality", query.InLocality],
-        ["lata", query.InLata],
-        ["rate_center", query.InRateCenter],
-      ];
-      const activeLocationFilters = locationFilters.filter(([, wanted]) => wanted !== undefined);
-      let npas: readonly string[];
-      if (query.AreaCode !== undefined) {
-        npas = isValidNpa(query.AreaCode.trim()) ? [query.AreaCode.trim()] : [];
-      } else if (activeLocationFilters.length > 0 || query.Contains !== undefined) {
-        npas = ALL_NPAS;
-      } else {
-        npas = DEFAULT_SEARCH_NPAS;
-      }
-      const notForSale = this.#notForSale();
-      search: for (const npa of npas) {
-        const location = locationForNpa(npa);
-        const locationMatches = activeLocationFilters.every(
-          ([field, wanted]) => location[field].toLowerCase() === wanted?.trim().toLowerCase(),
-        );
-        if (!locationMatches || !contains) continue;
-        for (const e164 of catalogueForNpa(npa)) {
-          // Magic test numbers stay listed: their purchase outcome never depends on ownership.
-          if (notForSale.has(e164) && !isMagicNumber(e164)) continue;
-          if (!contains(e164)) continue;
-          found.push(availableNumberItem(e164));
-          if (found.length >= pageSize) break search;
-        }
-      }
+    const account = accountRow(this.#sql, username);
+    if (account && account.auth_token === password) {
+      return { auth: "account", accountSid: account.sid, username };
     }
-    const uri = withQuery(call.path, Object.entries(query));
-    return {
-      status: 200,
-      headers: {},
-      body: {
-        available_phone_numbers: found,
-        uri,
-        // Twilio returns one unpaged batch here; the envelope fields the spec lists describe it.
-        page: 0,
-        page_size: pageSize,
-        start: 0,
-        end: Math.max(found.length - 1, 0),
-        first_page_uri: uri,
-        next_page_uri: null,
-        previous_page_uri: null,
-      },
-    };
-  }
-
-  /** `hiddenForMs`: how much longer than the list lag the purchase stays out of sight. */
-  #purchase(form: Record<string, string>, hiddenForMs: number): TwilioReply {
-    const now = Date.now();
-    const visibleAt = now + this.#settings.list_lag_ms + hiddenForMs;
-    const created = (phoneNumber: string): TwilioReply => ({
-      status: 201,
-      headers: {},
-      body: this.#insertNumber(phoneNumber, form, new Date(now), visibleAt),
-    });
-    const refuse = (code: number, message: string): TwilioReply => ({
-      status: 400,
-      headers: {},
-      body: twilioError(400, code, message),
-    });
-
-    if (form.PhoneNumber !== undefined) {
-      const phoneNumber = normalizePhoneNumber(form.PhoneNumber);
-      if (phoneNumber === MAGIC_UNAVAILABLE) return refuse(21422, "Phone number is not available");
-      if (phoneNumber === MAGIC_INVALID) return refuse(21421, "PhoneNumber is invalid");
-      if (phoneNumber === MAGIC_AVAILABLE) return created(phoneNumber);
-      if (!E164.test(phoneNumber)) return refuse(21421, "PhoneNumber is invalid");
-      if (!isCatalogued(phoneNumber) || this.#notForSale().has(phoneNumber)) {
-        return refuse(21422, "Phone number is not available");
-      }
-      return created(phoneNumber);
-    }
-    if (form.AreaCode !== undefined) {
-      const notForSale = this.#notForSale();
-      const pick = catalogueForNpa(form.AreaCode.trim()).find(
-        (e164) =>
-          e164 !== MAGIC_UNAVAILABLE &&
-          e164 !== MAGIC_INVALID &&
-          (e164 === MAGIC_AVAILABLE || !notForSale.has(e164)),
-      );
-      if (!pick) return refuse(21452, "No phone numbers found in area code");
-      return created(pick);
-    }
-    return refuse(21421, "A 'PhoneNumber' or 'AreaCode' is required");
-  }
-
-  #insertNumber(
-    phoneNumber: string,
-    form: Record<string, string>,
-    created: Date,
-    visibleAt: number,
-  ): IncomingPhoneNumberResource {
-    const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
-    const resource = newIncomingPhoneNumber({
-      accountSid: this.env.STANDIN_ACCOUNT_SID,
-      sid,
-      phoneNumber,
-      form,
-      now: created,
-    });
-    this.#sql.exec(
-      "INSERT INTO owned_numbers (sid, phone_number, visible_at, resource) VALUES (?, ?, ?, ?)",
-      sid,
-      phoneNumber,
-      visibleAt,
-      JSON.stringify(resource),
-    );
-    return resource;
-  }
-
-  #list(call: TwilioCall): TwilioReply {
-    const query = call.query;
-    const pageSize = pageSizeFrom(query);
-    const requestedPage = Number.parseInt(query.Page ?? "0", 10);
-    const page = Number.isFinite(requestedPage) && requestedPage >= 0 ? requestedPage : 0;
-
-    // Filters are echoed into every paging URI so following next_page_uri keeps them.
-    const filterParams: [string, string][] = [];
-    for (const name of ["Beta", "FriendlyName", "PhoneNumber", "Origin"]) {
-      const value = query[name];
-      if (value !== undefined)
-        filterParams.push([name, name === "PhoneNumber" ? normalizePhoneNumber(value) : value]);
-    }
-    const phoneFilter =
-      query.PhoneNumber === undefined ? null : normalizePhoneNumber(query.PhoneNumber);
-    const matches = this.#visibleRows().filter(({ resource }) => {
-      // Twilio matches partial numbers, "*" standing for any digit; a full E.164 matches itself.
-      if (phoneFilter !== null) {
-        const pattern = phoneFilter.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "\\d");
-        if (!new RegExp(pattern).test(resource.phone_number)) return false;
-      }
-      if (query.FriendlyName !== undefined && resource.friendly_name !== query.FriendlyName)
-        return false;
-      if (query.Origin !== undefined && query.Origin !== "twilio") return false;
-      return true;
-    });
-
-    // "PA<seq>" continues after seq, "PB<seq>" goes back before it; without a token, Page counts.
-    let pageRows: typeof matches;
-    const token = /^P([AB])(\d+)$/.exec(query.PageToken ?? "");
-    if (token?.[1] === "A") {
-      const after = Number(token[2]);
-      pageRows = matches.filter((row) => row.seq > after).slice(0, pageSize);
-    } else if (token?.[1] === "B") {
-      const before = Number(token[2]);
-      pageRows = matches.filter((row) => row.seq < before).slice(-pageSize);
-    } else {
-      pageRows = matches.slice(page * pageSize, page * pageSize + pageSize);
-    }
-
-    const first = pageRows[0];
-    const last = pageRows[pageRows.length - 1];
-    const hasNext = last !== undefined && matches.some((row) => row.seq > last.seq);
-    const hasPrevious =
-      page > 0 && first !== undefined && matches.some((row) => row.seq < first.seq);
-    const pageUri = (pageNumber: number, pageToken?: string) =>
-      withQuery(call.path, [
-        ...filterParams,
-        ["PageSize", String(pageSize)],
-        ["Page", String(pageNumber)],
-        ...(pageToken === undefined ? [] : ([["PageToken", pageToken]] as [string, string][])),
-      ]);
-    const start = page * pageSize;
-    return {
-      status: 200,
-      headers: {},
-      body: {
-        incoming_phone_numbers: pageRows.map((row) => row.resource),
-        page,
-        page_size: pageSize,
-        start,
-        end: pageRows.length > 0 ? start + pageRows.length - 1 : start,
-        first_page_uri: pageUri(0),
-        next_page_uri: hasNext && last ? pageUri(page + 1, `PA${last.seq}`) : null,
-        previous_page_uri: hasPrevious && first ? pageUri(page - 1, `PB${first.seq}`) : null,
-        uri: pageUri(page, query.PageToken),
-      },
-    };
-  }
-
-  #fetchOne(sid: string, path: string): TwilioReply {
-    const row = this.#visibleRows(sid)[0];
-    if (!row) return { status: 404, headers: {}, body: notFound(path) };
-    return { status: 200, headers: {}, body: row.resource };
-  }
-
-  #release(sid: string, path: string): TwilioReply {
-    const row = this.#visibleRows(sid)[0];
-    if (!row) return { status: 404, headers: {}, body: notFound(path) };
-    this.#sql.exec("DELETE FROM owned_numbers WHERE sid = ?", sid);
-    const hold = this.#settings.release_hold_ms;
-    if (hold > 0) {
-      this.#sql.exec(
-        "INSERT OR REPLACE INTO released_numbers (phone_number, available_at) VALUES (?, ?)",
-        row.resource.phone_number,
-        Date.now() + hold,
-      );
-    }
-    return { status: 204, headers: {}, body: null };
-  }
-
-  #update(sid: string, form: Record<string, string>, path: string): TwilioReply {
-    const row = this.#visibleRows(sid)[0];
-    if (!row) return { status: 404, headers: {}, body: notFound(path) };
-    applyForm(row.resource, form);
-    row.resource.date_updated = rfc2822(new Date());
-    this.#sql.exec(
-      "UPDATE owned_numbers SET resource = ? WHERE sid = ?",
-      JSON.stringify(row.resource),
-      sid,
-    );
-    return { status: 200, headers: {}, body: row.resource };
-  }
-
-  // ---- State helpers -----------------------------------------------------------------------
-
-  /** Every owned number, seen or not yet seen by Twilio's API: what the control API lists. */
-  #ownedRows(): { seq: number; visibleAt: number; resource: IncomingPhoneNumberResource }[] {
-    return this.#sql
-      .exec<{ seq: number; visible_at: number; resource: string }>(
-        "SELECT seq, visible_at, resource FROM owned_numbers ORDER BY seq",
-      )
-      .toArray()
-      .map((row) => ({
-        seq: row.seq,
-        visibleAt: row.visible_at,
-        resource: JSON.parse(row.resource) as IncomingPhoneNumberResource,
-      }));
-  }
-
-  /** The owned numbers Twilio's API shows now (all, or the one with this SID). */
-  #visibleRows(sid?: string): { seq: number; resource: IncomingPhoneNumberResource }[] {
-    const now = Date.now();
-    const cursor =
-      sid === undefined
-        ? this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers WHERE visible_at <= ? ORDER BY seq",
-            now,
-          )
-        : this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers WHERE sid = ? AND visible_at <= ?",
-            sid,
-            now,
-          );
-    return cursor.toArray().map((row) => ({
-      seq: row.seq,
-      resource: JSON.parse(row.resource) as IncomingPhoneNumberResource,
-    }));
-  }
-
-  #ownedPhoneNumbers(): Set<string> {
-    const rows = this.#sql
-      .exec<{ phone_number: string }>("SELECT phone_number FROM owned_numbers")
-      .toArray();
-    return new Set(rows.map((row) => row.phone_number));
-  }
-
-  /** Owned numbers (shown or not yet) and numbers still held after their release. */
-  #notForSale(): Set<string> {
-    const numbers = this.#ownedPhoneNumbers();
-    const held = this.#sql
-      .exec<{ phone_number: string }>(
-        "SELECT phone_number FROM released_numbers WHERE available_at > ?",
-        Date.now(),
-      )
-      .toArray();
-    for (const row of held) numbers.add(row.phone_number);
-    return numbers;
+    return { auth: "invalid", accountSid: null, username };
   }
 
   #takeFault(operation: TwilioOperation): Fault | null {
@@ -646,8 +293,11 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return fault;
   }
 
+  /** Records the exchange, without secrets: no password, no auth token. */
   #log(
     call: TwilioCall,
+    caller: Caller,
+    route: Route | null,
     operation: TwilioOperation | null,
     status: number,
     response: unknown,
@@ -658,25 +308,20 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       method: call.method,
       path: call.path,
       query: call.query,
-      form: call.form,
+      form: redactForm(call.form),
       content_type: call.contentType,
-      auth: call.auth,
+      auth: caller.auth,
       status,
-      response: response ?? null,
+      response: redactResponse(response ?? null),
       fault,
     };
+    if (caller.username !== null && caller.username !== route?.accountSid) {
+      entry.username = caller.username;
+    }
     this.#sql.exec("INSERT INTO request_log (entry) VALUES (?)", JSON.stringify(entry));
   }
 
   // ---- Control API -------------------------------------------------------------------------
-
-  /**
-   * The settings, kept in memory (read on every request) and in SQLite (so they outlive an
-   * eviction). latency_ms is cheaper than a `delay` fault, which costs a second call into this
-   * object per request: for the benchmark, where the stand-in shares the machine with the
-   * Worker under test.
-   */
-  #settings: StandinSettings;
 
   #setSetting(name: keyof StandinSettings, value: number): void {
     this.#settings[name] = value;
@@ -699,9 +344,11 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return { ...this.#settings };
   }
 
+  /** Back to a master account that owns nothing, with no faults, log or settings. */
   reset(): void {
     this.#settings = { ...NO_SETTINGS };
     for (const table of TABLES) this.#sql.exec(`DELETE FROM ${table}`);
+    this.#ensureMasterAccount();
   }
 
   addFault(spec: FaultSpec): Fault {
@@ -741,28 +388,105 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     this.#sql.exec("DELETE FROM faults");
   }
 
+  /** Every account's numbers, those Twilio's API does not show yet included. */
   listOwnedNumbers(): OwnedNumberSummary[] {
-    return this.#ownedRows().map(({ resource }) => summarize(resource));
+    const now = Date.now();
+    return numberRows(this.#sql).map((row) =>
+      summarize(row.resource, row.accountSid, row.visibleAt > now ? row.visibleAt : null),
+    );
   }
 
   /** Buys a number with no auth, faults or inventory check: for tests that need an orphan. */
-  plantNumber(
-    phoneNumber: string,
-    friendlyName: string | null,
-    trunkSid: string | null,
-    dateCreated: Date | null,
-  ): PlantResult {
-    if (!E164.test(phoneNumber)) {
-      return { ok: false, status: 400, error: "phone_number must be E.164, like +14155550123" };
+  plantNumber(options: PlantOptions): ControlResult<OwnedNumberSummary> {
+    const accountSid = options.accountSid ?? this.env.STANDIN_ACCOUNT_SID;
+    if (!accountRow(this.#sql, accountSid)) return failed(404, `no account ${accountSid}`);
+    if (!E164.test(options.phoneNumber)) {
+      return failed(400, "phone_number must be E.164, like +14155550123");
     }
-    if (this.#ownedPhoneNumbers().has(phoneNumber)) {
-      return { ok: false, status: 409, error: `${phoneNumber} is already owned` };
-    }
+    const owned = this.#sql
+      .exec("SELECT 1 FROM owned_numbers WHERE phone_number = ?", options.phoneNumber)
+      .toArray();
+    if (owned.length > 0) return failed(409, `${options.phoneNumber} is already owned`);
     const form: Record<string, string> = {};
-    if (friendlyName !== null) form.FriendlyName = friendlyName;
-    if (trunkSid !== null) form.TrunkSid = trunkSid;
-    const resource = this.#insertNumber(phoneNumber, form, dateCreated ?? new Date(), 0);
-    return { ok: true, number: summarize(resource) };
+    if (options.friendlyName !== null) form.FriendlyName = options.friendlyName;
+    if (options.voiceUrl !== null) form.VoiceUrl = options.voiceUrl;
+    if (options.voiceApplicationSid !== null) {
+      form.VoiceApplicationSid = options.voiceApplicationSid;
+    }
+    if (options.trunkSid !== null) form.TrunkSid = options.trunkSid;
+    const resource = insertNumber(this.#sql, {
+      accountSid,
+      phoneNumber: options.phoneNumber,
+      form,
+      created: options.dateCreated ?? new Date(),
+      visibleAt: 0,
+    });
+    return { ok: true, value: summarize(resource, accountSid, null) };
+  }
+
+  createAccount(spec: {
+    friendlyName: string | null;
+    type: AccountType;
+    status: AccountStatus;
+  }): CreatedAccount {
+    const sid = newSid("AC");
+    const authToken = crypto.randomUUID().replaceAll("-", "");
+    this.#sql.exec(
+      `INSERT INTO accounts (sid, auth_token, friendly_name, type, status, date_created)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      sid,
+      authToken,
+      spec.friendlyName ?? `Stand-in account ${sid.slice(-6)}`,
+      spec.type,
+      spec.status,
+      Date.now(),
+    );
+    return { account_sid: sid, auth_token: authToken };
+  }
+
+  listAccounts(): StandinAccount[] {
+    return accountRows(this.#sql).map((row: AccountRow) => ({
+      sid: row.sid,
+      auth_token: row.auth_token,
+      friendly_name: row.friendly_name,
+      type: row.type,
+      status: row.status,
+      date_created: rfc2822(new Date(row.date_created)),
+    }));
+  }
+
+  addCallerId(spec: {
+    accountSid: string | null;
+    phoneNumber: string;
+    friendlyName: string | null;
+  }): ControlResult<StandinCallerId> {
+    const accountSid = spec.accountSid ?? this.env.STANDIN_ACCOUNT_SID;
+    if (!accountRow(this.#sql, accountSid)) return failed(404, `no account ${accountSid}`);
+    if (!E164.test(spec.phoneNumber)) {
+      return failed(400, "phone_number must be E.164, like +14155550123");
+    }
+    const existing = callerIdRows(this.#sql, accountSid).find(
+      (row) => row.phone_number === spec.phoneNumber,
+    );
+    if (existing) return failed(409, `${spec.phoneNumber} is already a caller id of ${accountSid}`);
+    this.#sql.exec(
+      `INSERT INTO caller_ids (sid, account_sid, phone_number, friendly_name, date_created)
+       VALUES (?, ?, ?, ?, ?)`,
+      newSid("PN"),
+      accountSid,
+      spec.phoneNumber,
+      spec.friendlyName ?? spec.phoneNumber,
+      Date.now(),
+    );
+    const added = callerIdRows(this.#sql, accountSid).find(
+      (row) => row.phone_number === spec.phoneNumber,
+    );
+    if (!added) throw new Error("twilio-standin: a caller id vanished as it was added");
+    return { ok: true, value: callerIdSummary(added) };
+  }
+
+  listCallerIds(): StandinCallerId[] {
+    return callerIdRows(this.#sql).map(callerIdSummary);
   }
 
   listRequests(): TwilioRequestLogEntry[] {
@@ -777,14 +501,55 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
   }
 }
 
-function summarize(resource: IncomingPhoneNumberResource): OwnedNumberSummary {
+/** Carries out an authenticated, routed request that no fault stopped. */
+function perform(ctx: RequestContext): TwilioReply {
+  const { resource } = ctx.route;
+  const method = ctx.call.method;
+  switch (resource.kind) {
+    case "available":
+      return search(ctx, resource.countryCode);
+    case "numbers":
+      return method === "POST" ? purchase(ctx, 0) : list(ctx);
+    case "number":
+      if (method === "POST") return update(ctx, resource.sid);
+      if (method === "DELETE") return release(ctx, resource.sid);
+      return fetchOne(ctx, resource.sid);
+    case "account":
+      return fetchAccount(ctx);
+    case "caller_ids":
+      return listCallerIds(ctx);
+  }
+}
+
+function summarize(
+  resource: IncomingPhoneNumberResource,
+  accountSid: string,
+  visibleAt: number | null,
+): OwnedNumberSummary {
   return {
     sid: resource.sid,
+    account_sid: accountSid,
     phone_number: resource.phone_number,
     friendly_name: resource.friendly_name,
     trunk_sid: resource.trunk_sid,
+    voice_url: (resource.voice_url as string | null) ?? null,
+    voice_application_sid: (resource.voice_application_sid as string | null) ?? null,
     date_created: resource.date_created,
+    visible_at: visibleAt === null ? null : iso8601(new Date(visibleAt)),
   };
+}
+
+function redactForm(form: Record<string, string> | null): Record<string, string> | null {
+  if (form === null || form.Password === undefined) return form;
+  return { ...form, Password: REDACTED };
+}
+
+/** The Account resource carries its auth token: the log keeps the field, not the secret. */
+function redactResponse(response: unknown): unknown {
+  if (typeof response !== "object" || response === null || !("auth_token" in response)) {
+    return response;
+  }
+  return { ...response, auth_token: REDACTED };
 }
 
 function rowToFault(row: Record<string, SqlStorageValue>): Fault {
@@ -818,32 +583,4 @@ function faultErrorReply(fault: Fault, path: string): TwilioReply {
     (fault.code === null ? null : messageForCode(fault.code, path)) ??
     defaults.message;
   return { status, headers, body: twilioError(status, code, message) };
-}
-
-/**
- * `odd_item`: a search or an IncomingPhoneNumbers page gains, first, an item whose
- * `phone_number` (and, in a search, `iso_country`) is null. A search keeps its page size.
- */
-function addOddItem(
-  reply: TwilioReply,
-  operation: TwilioOperation,
-  route: Route,
-  accountSid: string,
-): void {
-  const body = reply.body as Record<string, unknown>;
-  if (operation === "search") {
-    const items = body.available_phone_numbers as unknown[];
-    const npa = (items[0] as { phone_number?: string } | undefined)?.phone_number?.slice(2, 5);
-    const withOdd = [oddAvailableNumberItem(npa ?? "415"), ...items].slice(
-      0,
-      Number(body.page_size),
-    );
-    body.available_phone_numbers = withOdd;
-    body.end = Math.max(withOdd.length - 1, 0);
-  } else if (operation === "lookup" && route.numberSid === undefined) {
-    const items = body.incoming_phone_numbers as unknown[];
-    const withOdd = [oddIncomingPhoneNumber(accountSid, new Date()), ...items];
-    body.incoming_phone_numbers = withOdd;
-    body.end = Number(body.start) + withOdd.length - 1;
-  }
 }

@@ -1,14 +1,16 @@
 // A stateful stand-in for api.twilio.com (2010-04-01), reached through a service binding.
 // Twilio routes get Twilio's auth, errors and resources; /__standin/* is an unauthenticated
-// control API for tests and local development (reset, faults, owned numbers, request log).
+// control API for tests and local development (reset, accounts, faults, settings, owned
+// numbers, request log).
 //
-// The Worker parses and authenticates, the TwilioAccount Durable Object decides and records,
-// and the Worker then carries out any waiting or connection dropping, so a slow fault never
-// holds the Durable Object.
+// The Worker parses requests and credentials, the TwilioAccount Durable Object authenticates,
+// decides and records, and the Worker then carries out any waiting or connection dropping, so
+// a slow fault never holds the Durable Object.
 
-import type { StandinEnv, TwilioCall, TwilioOutcome } from "./account";
+import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
+import type { Credentials } from "./context";
 import { DROP_ERROR_MESSAGE } from "./twilio-wire";
-import type { AuthKind, FaultKind, FaultOperation, FaultSpec } from "./types";
+import type { AccountStatus, AccountType, FaultKind, FaultOperation, FaultSpec } from "./types";
 
 // Only handlers and Durable Object classes may be exported from a Worker's main module.
 export { TwilioAccount } from "./account";
@@ -18,8 +20,12 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "purchase",
   "lookup",
   "release",
+  "account",
+  "caller_ids",
   "any",
 ];
+const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
+const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
   "status_then_complete",
@@ -45,25 +51,20 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   });
 }
 
-function classifyAuth(header: string | null, env: StandinEnv): AuthKind {
+/** The Basic credentials of the Authorization header; the Durable Object checks them. */
+function parseBasicAuth(header: string | null): Credentials {
   if (header === null) return "none";
   const match = /^Basic\s+(\S+)$/i.exec(header.trim());
-  if (!match?.[1]) return "invalid";
+  if (!match?.[1]) return "malformed";
   let decoded: string;
   try {
     decoded = atob(match[1]);
   } catch {
-    return "invalid";
+    return "malformed";
   }
   const colon = decoded.indexOf(":");
-  if (colon < 0) return "invalid";
-  const username = decoded.slice(0, colon);
-  const password = decoded.slice(colon + 1);
-  if (username === env.STANDIN_ACCOUNT_SID && password === env.STANDIN_AUTH_TOKEN) return "account";
-  if (username === env.STANDIN_API_KEY_SID && password === env.STANDIN_API_KEY_SECRET) {
-    return "api_key";
-  }
-  return "invalid";
+  if (colon < 0) return "malformed";
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promise<Response> {
@@ -86,7 +87,7 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
     query: Object.fromEntries(url.searchParams),
     form,
     contentType,
-    auth: classifyAuth(request.headers.get("Authorization"), env),
+    credentials: parseBasicAuth(request.headers.get("Authorization")),
   };
 
   const stub = account(env);
@@ -235,6 +236,31 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
   return value;
 }
 
+function optionalChoice<T extends string>(
+  body: Record<string, unknown>,
+  field: string,
+  choices: readonly T[],
+): T | null {
+  const value = optionalString(body, field);
+  if (value === null) return null;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ControlError(400, `${field} must be one of ${choices.join(", ")}`);
+  }
+  return value as T;
+}
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const value = optionalString(body, field);
+  if (value === null) throw new ControlError(400, `${field} is required`);
+  return value;
+}
+
+/** The value a control route made, or the ControlError its failure becomes. */
+function unwrap<T>(result: ControlResult<T>): T {
+  if (!result.ok) throw new ControlError(result.status, result.error);
+  return result.value;
+}
+
 async function handleControl(request: Request, url: URL, env: StandinEnv): Promise<Response> {
   const stub = account(env);
   const route = `${request.method} ${url.pathname.replace(/\/+$/, "")}`;
@@ -272,16 +298,38 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       return json({ numbers: await stub.listOwnedNumbers() });
     case "POST /__standin/numbers": {
       const body = await readJsonObject(request);
-      const phoneNumber = optionalString(body, "phone_number");
-      if (phoneNumber === null) throw new ControlError(400, "phone_number is required");
-      const result = await stub.plantNumber(
-        phoneNumber,
-        optionalString(body, "friendly_name"),
-        optionalString(body, "trunk_sid"),
-        optionalDate(body, "date_created"),
-      );
-      if (!result.ok) throw new ControlError(result.status, result.error);
-      return json(result.number, 201);
+      const planted = await stub.plantNumber({
+        phoneNumber: requiredString(body, "phone_number"),
+        accountSid: optionalString(body, "account_sid"),
+        friendlyName: optionalString(body, "friendly_name"),
+        trunkSid: optionalString(body, "trunk_sid"),
+        voiceUrl: optionalString(body, "voice_url"),
+        voiceApplicationSid: optionalString(body, "voice_application_sid"),
+        dateCreated: optionalDate(body, "date_created"),
+      });
+      return json(unwrap(planted), 201);
+    }
+    case "GET /__standin/accounts":
+      return json({ accounts: await stub.listAccounts() });
+    case "POST /__standin/accounts": {
+      const body = await readJsonObject(request);
+      const created = await stub.createAccount({
+        friendlyName: optionalString(body, "friendly_name"),
+        type: optionalChoice(body, "type", ACCOUNT_TYPES) ?? "Full",
+        status: optionalChoice(body, "status", ACCOUNT_STATUSES) ?? "active",
+      });
+      return json(created, 201);
+    }
+    case "GET /__standin/caller-ids":
+      return json({ caller_ids: await stub.listCallerIds() });
+    case "POST /__standin/caller-ids": {
+      const body = await readJsonObject(request);
+      const added = await stub.addCallerId({
+        accountSid: optionalString(body, "account_sid"),
+        phoneNumber: requiredString(body, "phone_number"),
+        friendlyName: optionalString(body, "friendly_name"),
+      });
+      return json(unwrap(added), 201);
     }
     case "GET /__standin/requests":
       return json({ requests: await stub.listRequests() });

@@ -1,7 +1,7 @@
 // How Twilio's 2010-04-01 API spells things on the wire: error bodies, dates, resources.
 
 import { locationForNpa, nationalFormat } from "./inventory";
-import type { TwilioErrorBody } from "./types";
+import type { AccountStatus, AccountType, TwilioErrorBody } from "./types";
 
 export const API_VERSION_PREFIX = "/2010-04-01";
 
@@ -62,6 +62,11 @@ export function edgeErrorPage(status: number): string {
 /** RFC 2822 in UTC, as the 2010 API writes dates: "Thu, 30 Jul 2015 23:19:04 +0000". */
 export function rfc2822(date: Date): string {
   return date.toUTCString().replace(/GMT$/, "+0000");
+}
+
+/** ISO 8601 without milliseconds, as Twilio's v1 APIs write dates: "2015-01-02T11:23:45Z". */
+export function iso8601(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** The form fields of POST IncomingPhoneNumbers that end up on the resource. */
@@ -205,4 +210,73 @@ export function oddIncomingPhoneNumber(accountSid: string, now: Date): Record<st
     now,
   });
   return { ...resource, phone_number: null };
+}
+
+/** GET Accounts/{AC}.json: Twilio includes the auth token (the request log redacts it). */
+export function accountResource(account: {
+  sid: string;
+  auth_token: string;
+  friendly_name: string;
+  type: AccountType;
+  status: AccountStatus;
+  date_created: number;
+}): Record<string, unknown> {
+  const base = `${API_VERSION_PREFIX}/Accounts/${account.sid}`;
+  const created = rfc2822(new Date(account.date_created));
+  const subresources = {
+    available_phone_numbers: "AvailablePhoneNumbers",
+    calls: "Calls",
+    conferences: "Conferences",
+    incoming_phone_numbers: "IncomingPhoneNumbers",
+    notifications: "Notifications",
+    outgoing_caller_ids: "OutgoingCallerIds",
+    recordings: "Recordings",
+    transcriptions: "Transcriptions",
+    addresses: "Addresses",
+    signing_keys: "SigningKeys",
+    connect_apps: "ConnectApps",
+    sip: "SIP",
+    authorized_connect_apps: "AuthorizedConnectApps",
+    usage: "Usage",
+    keys: "Keys",
+    applications: "Applications",
+    short_codes: "SMS/ShortCodes",
+    queues: "Queues",
+    messages: "Messages",
+    balance: "Balance",
+  };
+  return {
+    auth_token: account.auth_token,
+    date_created: created,
+    date_updated: created,
+    friendly_name: account.friendly_name,
+    owner_account_sid: account.sid,
+    sid: account.sid,
+    status: account.status,
+    subresource_uris: Object.fromEntries(
+      Object.entries(subresources).map(([key, name]) => [key, `${base}/${name}.json`]),
+    ),
+    type: account.type,
+    uri: `${base}.json`,
+  };
+}
+
+/** One OutgoingCallerIds item: a verified caller id. */
+export function callerIdResource(callerId: {
+  sid: string;
+  account_sid: string;
+  phone_number: string;
+  friendly_name: string;
+  date_created: number;
+}): Record<string, unknown> {
+  const created = rfc2822(new Date(callerId.date_created));
+  return {
+    account_sid: callerId.account_sid,
+    date_created: created,
+    date_updated: created,
+    friendly_name: callerId.friendly_name,
+    phone_number: callerId.phone_number,
+    sid: callerId.sid,
+    uri: `${API_VERSION_PREFIX}/Accounts/${callerId.account_sid}/OutgoingCallerIds/${callerId.sid}.json`,
+  };
 }

@@ -1,8 +1,18 @@
 // Shapes shared by the stand-in Worker, its Durable Object, the contract helpers and tests.
 // Kept free of runtime imports so tests can import them without pulling in the Worker.
 
-/** Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults. */
-export type TwilioOperation = "search" | "purchase" | "lookup" | "release" | "update";
+/**
+ * Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults.
+ * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json.
+ */
+export type TwilioOperation =
+  | "search"
+  | "purchase"
+  | "lookup"
+  | "release"
+  | "update"
+  | "account"
+  | "caller_ids";
 
 export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
 
@@ -18,8 +28,14 @@ export type FaultKind =
 /** How a `status` or `status_then_complete` fault writes its error body. */
 export type FaultBody = "json" | "html";
 
-/** How a request authenticated; passwords never leave the Worker that checked them. */
+/**
+ * How a request authenticated: an account's SID and auth token, the master account's API key and
+ * secret, wrong or malformed credentials, or none. Secrets are checked, never stored or logged.
+ */
 export type AuthKind = "account" | "api_key" | "invalid" | "none";
+
+export type AccountType = "Full" | "Trial";
+export type AccountStatus = "active" | "suspended" | "closed";
 
 /** Body of POST /__standin/faults. */
 export interface FaultSpec {
@@ -63,23 +79,96 @@ export interface TwilioRequestLogEntry {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** Parsed body when it was sent form-encoded; null otherwise (including GET/DELETE). */
+  /**
+   * Parsed body when it was sent form-encoded; null otherwise (including GET/DELETE). A
+   * `Password` field reads "[redacted]".
+   */
   form: Record<string, string> | null;
   content_type: string | null;
   auth: AuthKind;
+  /**
+   * The Basic auth username (never the password), when the path does not already name it: an
+   * API key, another account's SID. Absent when it is the path's account or nothing was sent.
+   */
+  username?: string;
   /** 0 when a `drop` fault cut the connection before any reply existed. */
   status: number;
+  /** The reply's JSON body (an HTML page as a string); an `auth_token` reads "[redacted]". */
   response: unknown;
   /** The injected fault that shaped this exchange, if any (an addition to the brief's fields). */
   fault: FaultKind | null;
 }
 
-/** A number the account owns, as GET /__standin/numbers lists it. */
+/** A number an account owns, as GET /__standin/numbers lists it. */
 export interface OwnedNumberSummary {
   sid: string;
+  account_sid: string;
   phone_number: string;
   friendly_name: string;
   trunk_sid: string | null;
+  voice_url: string | null;
+  voice_application_sid: string | null;
+  /** RFC 2822, as Twilio's 2010 API writes it. */
+  date_created: string;
+  /** ISO 8601 time Twilio's API starts showing the number; null when it already does. */
+  visible_at: string | null;
+}
+
+/** Body of POST /__standin/numbers. */
+export interface PlantNumberSpec {
+  phone_number: string;
+  /** Default: the master account. */
+  account_sid?: string;
+  friendly_name?: string;
+  trunk_sid?: string;
+  voice_url?: string;
+  voice_application_sid?: string;
+  /** ISO 8601; default now. */
+  date_created?: string;
+}
+
+/** Body of POST /__standin/accounts. */
+export interface NewAccountSpec {
+  friendly_name?: string;
+  /** Default "Full". */
+  type?: AccountType;
+  /** Default "active". */
+  status?: AccountStatus;
+}
+
+/** Reply of POST /__standin/accounts. */
+export interface CreatedAccount {
+  account_sid: string;
+  auth_token: string;
+}
+
+/** An account as GET /__standin/accounts lists it (the master account first). */
+export interface StandinAccount {
+  sid: string;
+  /** A dev-only secret: the control API shows it, the request log never does. */
+  auth_token: string;
+  friendly_name: string;
+  type: AccountType;
+  status: AccountStatus;
+  /** RFC 2822. */
+  date_created: string;
+}
+
+/** Body of POST /__standin/caller-ids. */
+export interface NewCallerIdSpec {
+  phone_number: string;
+  /** Default: the master account. */
+  account_sid?: string;
+  friendly_name?: string;
+}
+
+/** A verified caller id, as POST and GET /__standin/caller-ids show it. */
+export interface StandinCallerId {
+  sid: string;
+  account_sid: string;
+  phone_number: string;
+  friendly_name: string;
+  /** RFC 2822. */
   date_created: string;
 }
 

@@ -2,9 +2,13 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { checkTwilioRequest, checkTwilioResponse } from "../../standins/twilio/openapi-contract";
 import type {
+  CreatedAccount,
   Fault,
   FaultSpec,
+  NewAccountSpec,
   OwnedNumberSummary,
+  StandinAccount,
+  StandinCallerId,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
 
@@ -324,10 +328,14 @@ describe("buying and releasing", () => {
     expect(await ownedNumbers()).toEqual([
       {
         sid: bought.sid,
+        account_sid: ACCOUNT_SID,
         phone_number: target,
         friendly_name: "Support line",
         trunk_sid: TRUNK_SID,
+        voice_url: null,
+        voice_application_sid: null,
         date_created: bought.date_created,
+        visible_at: null,
       },
     ]);
 
@@ -1148,5 +1156,296 @@ describe("what production Twilio does", () => {
       expect(response.status, path).toBe(400);
     }
     expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
+  });
+});
+
+describe("several accounts", () => {
+  const createAccount = (spec: NewAccountSpec = {}) =>
+    control<CreatedAccount>("POST", "accounts", spec);
+  const accountPath = (sid: string) => `/2010-04-01/Accounts/${sid}`;
+  const asAccount = (account: CreatedAccount) => basic(account.account_sid, account.auth_token);
+
+  it("creates accounts, each with its own SID and auth token", async () => {
+    const created = await createAccount({ friendly_name: "Customer A", type: "Trial" });
+    expect(created.account_sid).toMatch(/^AC[0-9a-f]{32}$/);
+    expect(created.auth_token).toMatch(/^[0-9a-f]{32}$/);
+    const other = await createAccount();
+    expect(other.account_sid).not.toBe(created.account_sid);
+
+    const { accounts } = await control<{ accounts: StandinAccount[] }>("GET", "accounts");
+    expect(accounts.map((a) => a.sid)).toEqual([
+      ACCOUNT_SID,
+      created.account_sid,
+      other.account_sid,
+    ]);
+    expect(accounts[0]).toMatchObject({ auth_token: AUTH_TOKEN, type: "Full", status: "active" });
+    expect(accounts[1]).toMatchObject({
+      auth_token: created.auth_token,
+      friendly_name: "Customer A",
+      type: "Trial",
+      status: "active",
+    });
+    expect(accounts[1]?.date_created).toMatch(RFC_2822);
+
+    await control("POST", "reset");
+    const afterReset = await control<{ accounts: StandinAccount[] }>("GET", "accounts");
+    expect(afterReset.accounts.map((a) => a.sid)).toEqual([ACCOUNT_SID]);
+  });
+
+  it("GET Accounts/{AC}.json answers with the account, its auth token included", async () => {
+    const customer = await createAccount({ friendly_name: "Customer B", status: "suspended" });
+    const path = `${accountPath(customer.account_sid)}.json`;
+    const response = await twilio("GET", path, { authorization: asAccount(customer) });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      sid: customer.account_sid,
+      owner_account_sid: customer.account_sid,
+      auth_token: customer.auth_token,
+      friendly_name: "Customer B",
+      status: "suspended",
+      type: "Full",
+      uri: path,
+    });
+    expect(body.date_created).toMatch(RFC_2822);
+    expect(body.date_updated).toBe(body.date_created);
+
+    const master = await twilio("GET", `${ACCOUNT_PATH}.json`);
+    expect(await master.json()).toMatchObject({ sid: ACCOUNT_SID, status: "active", type: "Full" });
+
+    // The request log keeps the field but never the token.
+    const log = await requestLog();
+    expect(log.map((e) => e.operation)).toEqual(["account", "account"]);
+    expect(log[0]?.response).toMatchObject({ auth_token: "[redacted]" });
+    expect(JSON.stringify(log)).not.toContain(customer.auth_token);
+    expect(JSON.stringify(log)).not.toContain(AUTH_TOKEN);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("refuses another account's credentials and another account's path", async () => {
+    const customer = await createAccount();
+    const customerPath = `${accountPath(customer.account_sid)}.json`;
+    const wrongToken = await twilio("GET", customerPath, {
+      authorization: basic(customer.account_sid, AUTH_TOKEN),
+    });
+    expect(wrongToken.status).toBe(401);
+    expect(await wrongToken.json()).toMatchObject({ code: 20003, status: 401 });
+
+    const masterOnCustomer = await twilio("GET", customerPath);
+    expect(masterOnCustomer.status).toBe(404);
+    expect(await masterOnCustomer.json()).toMatchObject({ code: 20404, status: 404 });
+    const customerOnMaster = await twilio("GET", NUMBERS_PATH, {
+      authorization: asAccount(customer),
+    });
+    expect(customerOnMaster.status).toBe(404);
+    const apiKeyOnCustomer = await twilio("GET", customerPath, {
+      authorization: basic(API_KEY_SID, API_KEY_SECRET),
+    });
+    expect(apiKeyOnCustomer.status).toBe(404);
+
+    // The log names who tried when the path does not, and never holds a secret.
+    const log = await requestLog();
+    expect(log.map((e) => [e.auth, e.username])).toEqual([
+      ["invalid", undefined],
+      ["account", ACCOUNT_SID],
+      ["account", customer.account_sid],
+      ["api_key", API_KEY_SID],
+    ]);
+    const serialized = JSON.stringify(log);
+    for (const secret of [customer.auth_token, AUTH_TOKEN, API_KEY_SECRET]) {
+      expect(serialized).not.toContain(secret);
+    }
+  });
+
+  it("keeps each account's numbers apart, though a number is for sale to nobody once owned", async () => {
+    const customer = await createAccount();
+    const customerNumbers = `${accountPath(customer.account_sid)}/IncomingPhoneNumbers.json`;
+    const [mine, theirs] = (await availableIn("512")).slice(0, 2);
+    const boughtByCustomer = await twilio("POST", customerNumbers, {
+      authorization: asAccount(customer),
+      form: { PhoneNumber: theirs ?? "" },
+    });
+    expect(boughtByCustomer.status).toBe(201);
+    const theirNumber = (await boughtByCustomer.json()) as IncomingNumber;
+    expect(theirNumber).toMatchObject({
+      account_sid: customer.account_sid,
+      uri: `${accountPath(customer.account_sid)}/IncomingPhoneNumbers/${theirNumber.sid}.json`,
+    });
+    const myNumber = await buyOk(mine ?? "");
+
+    expect((await listNumbers("")).incoming_phone_numbers.map((n) => n.sid)).toEqual([
+      myNumber.sid,
+    ]);
+    const theirList = await twilio("GET", `${customerNumbers}?PhoneNumber=${theirs}`, {
+      authorization: asAccount(customer),
+    });
+    expect(
+      ((await theirList.json()) as IncomingNumberPage).incoming_phone_numbers.map((n) => n.sid),
+    ).toEqual([theirNumber.sid]);
+    expect(await availableIn("512")).not.toContain(theirs);
+    expect(await (await buy(theirs ?? "")).json()).toMatchObject({ code: 21422 });
+    // The master account cannot see, change or release the customer's number through its path.
+    const viaMaster = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${theirNumber.sid}.json`;
+    expect((await twilio("GET", viaMaster)).status).toBe(404);
+    expect((await twilio("DELETE", viaMaster)).status).toBe(404);
+
+    expect(
+      (await ownedNumbers()).map((n) => [n.account_sid, n.phone_number, n.visible_at]),
+    ).toEqual([
+      [customer.account_sid, theirs, null],
+      [ACCOUNT_SID, mine, null],
+    ]);
+  });
+
+  it("a suspended or closed account reads its status and nothing else", async () => {
+    for (const status of ["suspended", "closed"] as const) {
+      const customer = await createAccount({ status });
+      const fetched = await twilio("GET", `${accountPath(customer.account_sid)}.json`, {
+        authorization: asAccount(customer),
+      });
+      expect(await fetched.json()).toMatchObject({ status });
+      const searched = await twilio(
+        "GET",
+        `${accountPath(customer.account_sid)}/AvailablePhoneNumbers/US/Local.json?AreaCode=415`,
+        { authorization: asAccount(customer) },
+      );
+      expect(searched.status).toBe(401);
+      expect(await searched.json()).toMatchObject({ code: 20005, status: 401 });
+    }
+  });
+
+  it("plants numbers with an account, a voice URL or application, and updates them", async () => {
+    const customer = await createAccount();
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+16175550123",
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+    });
+    expect(planted).toMatchObject({
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+      trunk_sid: null,
+      visible_at: null,
+    });
+    const path = `${accountPath(customer.account_sid)}/IncomingPhoneNumbers/${planted.sid}.json`;
+    const auth = { authorization: asAccount(customer) };
+    expect(await (await twilio("GET", path, auth)).json()).toMatchObject({
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+    });
+
+    // A trunk and a voice application exclude each other; the voice URL stays as it was.
+    const onTrunk = await twilio("POST", path, { ...auth, form: { TrunkSid: TRUNK_SID } });
+    expect(await onTrunk.json()).toMatchObject({
+      trunk_sid: TRUNK_SID,
+      voice_application_sid: null,
+      voice_url: "https://example.com/voice",
+    });
+    const onApp = await twilio("POST", path, {
+      ...auth,
+      form: {
+        VoiceApplicationSid: "AP00000000000000000000000000000002",
+        VoiceUrl: "https://example.com/other",
+      },
+    });
+    expect(await onApp.json()).toMatchObject({
+      trunk_sid: null,
+      voice_application_sid: "AP00000000000000000000000000000002",
+      voice_url: "https://example.com/other",
+    });
+    expect((await ownedNumbers())[0]).toMatchObject({
+      voice_application_sid: "AP00000000000000000000000000000002",
+      voice_url: "https://example.com/other",
+    });
+
+    for (const body of [
+      { phone_number: "+16175550124", account_sid: "AC99999999999999999999999999999999" },
+      { phone_number: "+16175550124", voice_url: 5 },
+    ]) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(response.status, JSON.stringify(body)).toBe(body.voice_url ? 400 : 404);
+    }
+  });
+
+  it("verified caller ids: OutgoingCallerIds.json?PhoneNumber= per account", async () => {
+    const customer = await createAccount();
+    const added = await control<StandinCallerId>("POST", "caller-ids", {
+      account_sid: customer.account_sid,
+      phone_number: "+14155550100",
+      friendly_name: "Front desk",
+    });
+    expect(added).toMatchObject({
+      account_sid: customer.account_sid,
+      phone_number: "+14155550100",
+      friendly_name: "Front desk",
+    });
+    expect(added.sid).toMatch(/^PN[0-9a-f]{32}$/);
+    await control("POST", "caller-ids", { phone_number: "+14155550100" });
+    expect(
+      (await control<{ caller_ids: StandinCallerId[] }>("GET", "caller-ids")).caller_ids.map(
+        (c) => c.account_sid,
+      ),
+    ).toEqual([customer.account_sid, ACCOUNT_SID]);
+
+    const path = `${accountPath(customer.account_sid)}/OutgoingCallerIds.json`;
+    const auth = { authorization: asAccount(customer) };
+    const found = await twilio("GET", `${path}?PhoneNumber=%2B14155550100`, auth);
+    expect(found.status).toBe(200);
+    const page = (await found.json()) as { outgoing_caller_ids: Record<string, unknown>[] };
+    expect(page.outgoing_caller_ids).toEqual([
+      {
+        account_sid: customer.account_sid,
+        date_created: expect.stringMatching(RFC_2822),
+        date_updated: expect.stringMatching(RFC_2822),
+        friendly_name: "Front desk",
+        phone_number: "+14155550100",
+        sid: added.sid,
+        uri: `${accountPath(customer.account_sid)}/OutgoingCallerIds/${added.sid}.json`,
+      },
+    ]);
+    const literalPlus = await twilio("GET", `${path}?PhoneNumber=+14155550100`, auth);
+    expect(
+      ((await literalPlus.json()) as typeof page).outgoing_caller_ids.map((c) => c.sid),
+    ).toEqual([added.sid]);
+    // Exact match only: a prefix finds nothing.
+    const partial = await twilio("GET", `${path}?PhoneNumber=%2B1415555`, auth);
+    expect(((await partial.json()) as typeof page).outgoing_caller_ids).toEqual([]);
+
+    // The literal "+" (a space once decoded) is the one request the spec would not allow.
+    const problems = (await requestLog())
+      .filter((e) => e.query.PhoneNumber !== " 14155550100")
+      .flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+
+    const duplicate = await standin().fetch(`${ORIGIN}/__standin/caller-ids`, {
+      method: "POST",
+      body: JSON.stringify({ account_sid: customer.account_sid, phone_number: "+14155550100" }),
+    });
+    expect(duplicate.status).toBe(409);
+  });
+
+  it("rejects malformed account and caller id specs", async () => {
+    const cases: [string, unknown, number][] = [
+      ["accounts", { type: "Enterprise" }, 400],
+      ["accounts", { status: "gone" }, 400],
+      ["accounts", { friendly_name: 3 }, 400],
+      ["caller-ids", {}, 400],
+      ["caller-ids", { phone_number: "4155550100" }, 400],
+      ["caller-ids", { phone_number: "+14155550100", account_sid: "AC123" }, 404],
+    ];
+    for (const [path, body, status] of cases) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(response.status, `${path} ${JSON.stringify(body)}`).toBe(status);
+    }
   });
 });
