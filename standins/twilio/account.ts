@@ -21,6 +21,7 @@ import {
   update,
 } from "./numbers";
 import { matchRoute, type Route } from "./routes";
+import { handleSip } from "./sip";
 import {
   type AccountRow,
   accountRow,
@@ -518,6 +519,11 @@ function perform(ctx: RequestContext): TwilioReply {
       return fetchAccount(ctx);
     case "caller_ids":
       return listCallerIds(ctx);
+    case "credential_lists":
+    case "credential_list":
+    case "credentials":
+    case "credential":
+      return handleSip(ctx);
   }
 }
 

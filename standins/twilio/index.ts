@@ -22,6 +22,7 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "release",
   "account",
   "caller_ids",
+  "sip",
   "any",
 ];
 const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];

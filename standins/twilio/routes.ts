@@ -10,7 +10,11 @@ export type RouteResource =
   | { kind: "numbers" }
   | { kind: "number"; sid: string }
   | { kind: "account" }
-  | { kind: "caller_ids" };
+  | { kind: "caller_ids" }
+  | { kind: "credential_lists" }
+  | { kind: "credential_list"; sid: string }
+  | { kind: "credentials"; listSid: string }
+  | { kind: "credential"; listSid: string; sid: string };
 
 export interface Route {
   /** Operation per allowed HTTP method. */
@@ -18,6 +22,13 @@ export interface Route {
   /** The account the path names. */
   accountSid: string | null;
   resource: RouteResource;
+}
+
+function same(
+  operation: TwilioOperation,
+  methods: string[],
+): Partial<Record<string, TwilioOperation>> {
+  return Object.fromEntries(methods.map((method) => [method, operation]));
 }
 
 export function matchRoute(path: string): Route | null {
@@ -59,6 +70,25 @@ function match2010(path: string): Route | null {
   }
   if (tail === "OutgoingCallerIds.json") {
     return route({ GET: "caller_ids" }, { kind: "caller_ids" });
+  }
+  if (tail === "SIP/CredentialLists.json") {
+    return route(same("sip", ["GET", "POST"]), { kind: "credential_lists" });
+  }
+  const list = /^SIP\/CredentialLists\/([^/]+)\.json$/.exec(tail);
+  if (list?.[1]) {
+    return route(same("sip", ["GET", "POST", "DELETE"]), { kind: "credential_list", sid: list[1] });
+  }
+  const credentials = /^SIP\/CredentialLists\/([^/]+)\/Credentials\.json$/.exec(tail);
+  if (credentials?.[1]) {
+    return route(same("sip", ["GET", "POST"]), { kind: "credentials", listSid: credentials[1] });
+  }
+  const credential = /^SIP\/CredentialLists\/([^/]+)\/Credentials\/([^/]+)\.json$/.exec(tail);
+  if (credential?.[1] && credential[2]) {
+    return route(same("sip", ["GET", "POST", "DELETE"]), {
+      kind: "credential",
+      listSid: credential[1],
+      sid: credential[2],
+    });
   }
   return null;
 }

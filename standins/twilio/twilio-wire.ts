@@ -16,6 +16,16 @@ export function notFound(path: string): TwilioErrorBody {
   return twilioError(404, 20404, `The requested resource ${path} was not found`);
 }
 
+/** A required form field is absent: Twilio's 20001. */
+export function missingParameter(name: string): TwilioErrorBody {
+  return twilioError(400, 20001, `Missing required parameter ${name} in the post body`);
+}
+
+/** A form field Twilio cannot take (the stand-in's use of 20001 for bad values). */
+export function invalidParameter(message: string): TwilioErrorBody {
+  return twilioError(400, 20001, message);
+}
+
 /** Default code and message for a `status` fault that names only the HTTP status. */
 export function defaultErrorForStatus(status: number): { code: number; message: string } {
   if (status >= 500) return { code: 20500, message: "Internal Server Error" };
@@ -278,5 +288,45 @@ export function callerIdResource(callerId: {
     phone_number: callerId.phone_number,
     sid: callerId.sid,
     uri: `${API_VERSION_PREFIX}/Accounts/${callerId.account_sid}/OutgoingCallerIds/${callerId.sid}.json`,
+  };
+}
+
+/** A SIP CredentialList of the 2010 API. */
+export function credentialListResource(list: {
+  sid: string;
+  account_sid: string;
+  friendly_name: string;
+  date_created: number;
+  date_updated: number;
+}): Record<string, unknown> {
+  const uri = `${API_VERSION_PREFIX}/Accounts/${list.account_sid}/SIP/CredentialLists/${list.sid}`;
+  return {
+    account_sid: list.account_sid,
+    date_created: rfc2822(new Date(list.date_created)),
+    date_updated: rfc2822(new Date(list.date_updated)),
+    friendly_name: list.friendly_name,
+    sid: list.sid,
+    subresource_uris: { credentials: `${uri}/Credentials.json` },
+    uri: `${uri}.json`,
+  };
+}
+
+/** A SIP Credential: its username, never its password. */
+export function credentialResource(credential: {
+  sid: string;
+  account_sid: string;
+  credential_list_sid: string;
+  username: string;
+  date_created: number;
+  date_updated: number;
+}): Record<string, unknown> {
+  return {
+    sid: credential.sid,
+    account_sid: credential.account_sid,
+    credential_list_sid: credential.credential_list_sid,
+    username: credential.username,
+    date_created: rfc2822(new Date(credential.date_created)),
+    date_updated: rfc2822(new Date(credential.date_updated)),
+    uri: `${API_VERSION_PREFIX}/Accounts/${credential.account_sid}/SIP/CredentialLists/${credential.credential_list_sid}/Credentials/${credential.sid}.json`,
   };
 }

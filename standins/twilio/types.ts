@@ -3,7 +3,8 @@
 
 /**
  * Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults.
- * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json.
+ * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json; `sip`: the SIP
+ * CredentialLists and their Credentials.
  */
 export type TwilioOperation =
   | "search"
@@ -12,7 +13,8 @@ export type TwilioOperation =
   | "release"
   | "update"
   | "account"
-  | "caller_ids";
+  | "caller_ids"
+  | "sip";
 
 export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
 
