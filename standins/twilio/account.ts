@@ -1,43 +1,65 @@
-// The stand-in's one Twilio account: owned numbers, injected faults and the request log, kept in
-// the Durable Object's SQLite storage. Every method runs to completion without awaiting, so each
-// call is atomic: a check-and-buy cannot interleave with another buy of the same number.
-// Waiting (delay faults, slow replies) and dropping connections happen in the Worker, not here.
+// The stand-in's Twilio: its accounts (the master account of the Worker's vars, and any the
+// control API adds), what they own, the injected faults and the request log, kept in the
+// Durable Object's SQLite storage (store.ts). One object holds every account, so what must be
+// unique across Twilio (a phone number, a trunk's domain name) is checked in one place. Every
+// method runs to completion without awaiting, so each call is atomic: a check-and-buy cannot
+// interleave with another buy of the same number. Waiting (delay faults, slow replies) and
+// dropping connections happen in the Worker, not here.
 
 import { DurableObject } from "cloudflare:workers";
+import { callerIdRows, callerIdSummary, fetchAccount, listCallerIds } from "./accounts";
+import type { Credentials, RequestContext, TwilioCall, TwilioReply } from "./context";
 import {
-  ALL_NPAS,
-  catalogueForNpa,
-  DEFAULT_SEARCH_NPAS,
-  isCatalogued,
-  isMagicNumber,
-  isValidNpa,
-  locationForNpa,
-  MAGIC_AVAILABLE,
-  MAGIC_INVALID,
-  MAGIC_UNAVAILABLE,
-  type NumberLocation,
-} from "./inventory";
+  addOddItem,
+  E164,
+  fetchOne,
+  insertNumber,
+  list,
+  purchase,
+  release,
+  search,
+  update,
+} from "./numbers";
+import { matchRoute, type Route } from "./routes";
+import { handleSip } from "./sip";
 import {
-  API_VERSION_PREFIX,
-  applyForm,
-  availableNumberItem,
+  type AccountRow,
+  accountRow,
+  accountRows,
+  createTables,
+  newSid,
+  numberRows,
+  TABLES,
+} from "./store";
+import {
   defaultErrorForStatus,
+  edgeErrorPage,
   type IncomingPhoneNumberResource,
-  newIncomingPhoneNumber,
+  iso8601,
+  messageForCode,
   notFound,
   rfc2822,
   twilioError,
 } from "./twilio-wire";
 import type {
+  AccountStatus,
+  AccountType,
   AuthKind,
+  CreatedAccount,
   Fault,
+  FaultBody,
   FaultKind,
   FaultOperation,
   FaultSpec,
   OwnedNumberSummary,
+  StandinAccount,
+  StandinCallerId,
+  StandinSettings,
   TwilioOperation,
   TwilioRequestLogEntry,
 } from "./types";
+
+export type { TwilioCall } from "./context";
 
 export interface StandinEnv {
   TWILIO_ACCOUNT: DurableObjectNamespace<TwilioAccount>;
@@ -45,23 +67,6 @@ export interface StandinEnv {
   STANDIN_AUTH_TOKEN: string;
   STANDIN_API_KEY_SID: string;
   STANDIN_API_KEY_SECRET: string;
-}
-
-/** A Twilio request as the Worker parsed it; credentials are already reduced to their kind. */
-export interface TwilioCall {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  form: Record<string, string> | null;
-  contentType: string | null;
-  auth: AuthKind;
-}
-
-export interface TwilioReply {
-  status: number;
-  /** JSON body; null means an empty body (204). */
-  body: unknown;
-  headers: Record<string, string>;
 }
 
 /**
@@ -75,181 +80,155 @@ export type TwilioOutcome =
       status: number;
       /** null means an empty body (204). */
       bodyText: string | null;
+      contentType: string;
       headers: Record<string, string>;
     }
   | { action: "drop" }
   /** A `delay` fault was consumed: wait, then call again with appliedFault "delay". */
   | { action: "perform_after_delay"; delayMs: number };
 
-export type PlantResult =
-  | { ok: true; number: OwnedNumberSummary }
+/** What a control route made, or why it could not (the HTTP status to answer with). */
+export type ControlResult<T> =
+  | { ok: true; value: T }
   | { ok: false; status: number; error: string };
 
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
+export interface PlantOptions {
+  phoneNumber: string;
+  accountSid: string | null;
+  friendlyName: string | null;
+  trunkSid: string | null;
+  voiceUrl: string | null;
+  voiceApplicationSid: string | null;
+  dateCreated: Date | null;
+}
+
 const DEFAULT_DELAY_MS = 1000;
 const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
-const E164 = /^\+[1-9]\d{1,14}$/;
+const DEFAULT_COMPLETE_AFTER_MS = 1000;
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
+const NO_SETTINGS: StandinSettings = { latency_ms: 0, list_lag_ms: 0, release_hold_ms: 0 };
+const REDACTED = "[redacted]";
 
-interface Route {
-  /** Operation per allowed HTTP method. */
-  operations: Partial<Record<string, TwilioOperation>>;
-  accountSid: string;
-  countryCode?: string;
-  numberSid?: string;
+/** Who a request is, as its Basic credentials say. */
+interface Caller {
+  auth: AuthKind;
+  /** The account it acts as; null unless it authenticated. */
+  accountSid: string | null;
+  /** The Basic username as sent, if any. */
+  username: string | null;
 }
 
-function matchRoute(path: string): Route | null {
-  const prefix = `${API_VERSION_PREFIX}/Accounts/`;
-  if (!path.startsWith(prefix)) return null;
-  const [accountSid, ...rest] = path.slice(prefix.length).split("/");
-  if (!accountSid) return null;
-  const tail = rest.join("/");
-  const search = /^AvailablePhoneNumbers\/([^/]+)\/Local\.json$/.exec(tail);
-  if (search?.[1]) return { operations: { GET: "search" }, accountSid, countryCode: search[1] };
-  if (tail === "IncomingPhoneNumbers.json") {
-    return { operations: { GET: "lookup", POST: "purchase" }, accountSid };
-  }
-  const single = /^IncomingPhoneNumbers\/([^/]+)\.json$/.exec(tail);
-  if (single?.[1]) {
-    return {
-      operations: { GET: "lookup", POST: "update", DELETE: "release" },
-      accountSid,
-      numberSid: single[1],
-    };
-  }
-  return null;
-}
-
-/** A "+" sent unencoded in a query or form arrives as a space; Twilio-style clients mean "+". */
-function normalizePhoneNumber(raw: string): string {
-  return raw.startsWith(" ") ? `+${raw.trim()}` : raw.trim();
-}
-
-function isTrue(value: string | undefined): boolean {
-  return value?.toLowerCase() === "true";
-}
-
-function pageSizeFrom(query: Record<string, string>): number {
-  const requested = Number.parseInt(query.PageSize ?? "", 10);
-  if (!Number.isFinite(requested) || requested < 1) return DEFAULT_PAGE_SIZE;
-  return Math.min(requested, MAX_PAGE_SIZE);
-}
-
-function withQuery(path: string, params: [string, string][]): string {
-  return params.length === 0 ? path : `${path}?${new URLSearchParams(params).toString()}`;
-}
-
-const KEYPAD_DIGIT_BY_LETTER: Record<string, string> = Object.fromEntries(
-  ["abc", "def", "ghi", "jkl", "mno", "pqrs", "tuv", "wxyz"].flatMap((letters, index) =>
-    [...letters].map((letter) => [letter, String(index + 2)]),
-  ),
-);
-
-// Twilio's "Contains": digits, letters (keypad), "*" = one digit, "%" = any run, leading "+" /
-// trailing "$" anchor to the start / end of the number.
-function containsMatcher(pattern: string): ((e164: string) => boolean) | null {
-  let source = "";
-  let body = normalizePhoneNumber(pattern);
-  const anchoredStart = body.startsWith("+");
-  if (anchoredStart) body = body.slice(1);
-  const anchoredEnd = body.endsWith("$");
-  if (anchoredEnd) body = body.slice(0, -1);
-  for (const char of body.toLowerCase()) {
-    if (/\d/.test(char)) source += char;
-    else if (char === "*") source += "\\d";
-    else if (char === "%") source += "\\d*";
-    else if (KEYPAD_DIGIT_BY_LETTER[char]) source += KEYPAD_DIGIT_BY_LETTER[char];
-    else return null;
-  }
-  const regex = new RegExp(`${anchoredStart ? "^" : ""}${source}${anchoredEnd ? "$" : ""}`);
-  return (e164) => regex.test(e164.slice(1));
+function failed<T>(status: number, error: string): ControlResult<T> {
+  return { ok: false, status, error };
 }
 
 export class TwilioAccount extends DurableObject<StandinEnv> {
   readonly #sql: SqlStorage;
 
+  /**
+   * The settings, kept in memory (read on every request) and in SQLite (so they outlive an
+   * eviction). latency_ms is cheaper than a `delay` fault, which costs a second call into this
+   * object per request: for the benchmark, where the stand-in shares the machine with the
+   * Worker under test.
+   */
+  #settings: StandinSettings;
+
   constructor(ctx: DurableObjectState, env: StandinEnv) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    // seq orders numbers by creation and backs the page tokens, so paging stays stable while
-    // numbers are bought and released between pages.
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS owned_numbers (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      sid TEXT NOT NULL UNIQUE,
-      phone_number TEXT NOT NULL,
-      resource TEXT NOT NULL
-    )`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS faults (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      operation TEXT NOT NULL,
-      kind TEXT NOT NULL,
-      status INTEGER,
-      code INTEGER,
-      message TEXT,
-      delay_ms INTEGER,
-      times_remaining INTEGER
-    )`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS request_log (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      entry TEXT NOT NULL
-    )`);
+    createTables(this.#sql);
+    this.#ensureMasterAccount();
+    const settings: StandinSettings = { ...NO_SETTINGS };
+    for (const row of this.#sql
+      .exec<{ name: string; value: number }>("SELECT name, value FROM settings")
+      .toArray()) {
+      if (Object.hasOwn(settings, row.name)) {
+        settings[row.name as keyof StandinSettings] = row.value;
+      }
+    }
+    this.#settings = settings;
+  }
+
+  /** The master account is the Worker's vars' one: its row follows them. */
+  #ensureMasterAccount(): void {
+    this.#sql.exec(
+      `INSERT INTO accounts (sid, auth_token, friendly_name, type, status, date_created)
+       VALUES (?, ?, 'Stand-in master account', 'Full', 'active', ?)
+       ON CONFLICT (sid) DO UPDATE SET auth_token = excluded.auth_token`,
+      this.env.STANDIN_ACCOUNT_SID,
+      this.env.STANDIN_AUTH_TOKEN,
+      Date.now(),
+    );
   }
 
   // ---- Twilio API ------------------------------------------------------------------------
 
   handleTwilio(call: TwilioCall, appliedFault: FaultKind | null): TwilioOutcome {
+    const now = Date.now();
     const route = matchRoute(call.path);
     // hasOwn: a method named like an Object.prototype member must not resolve to one.
     const operation =
       route && Object.hasOwn(route.operations, call.method)
         ? (route.operations[call.method] ?? null)
         : null;
-    const finish = (reply: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
-      this.#log(call, operation, reply.status, reply.body, fault);
-      const bodyText = reply.body === null ? null : JSON.stringify(reply.body);
+    const caller = this.#authenticate(call.credentials);
+    const log = (status: number, body: unknown, fault: FaultKind | null) =>
+      this.#log(call, caller, route, operation, status, body, fault);
+    const finish = (done: TwilioReply, fault: FaultKind | null, holdMs = 0): TwilioOutcome => {
+      log(done.status, done.body, fault);
+      let bodyText: string | null = null;
+      if (done.body !== null) {
+        bodyText = done.html ? String(done.body) : JSON.stringify(done.body);
+      }
       // The configured latency: the reply waits (in the Worker), the work is already done.
-      const hold = Math.max(holdMs, this.#latencyMs);
+      const hold = Math.max(holdMs, this.#settings.latency_ms);
       return {
         action: "respond",
         holdMs: hold,
-        status: reply.status,
+        status: done.status,
         bodyText,
-        headers: reply.headers,
+        contentType: done.html ? HTML_CONTENT_TYPE : JSON_CONTENT_TYPE,
+        headers: done.headers,
       };
     };
     const error = (status: number, body: unknown, headers: Record<string, string> = {}) =>
       finish({ status, body, headers }, null);
 
-    if (call.auth === "none" || call.auth === "invalid") {
+    const account = caller.accountSid === null ? null : accountRow(this.#sql, caller.accountSid);
+    if (!account) {
       return error(401, twilioError(401, 20003, "Authenticate"), {
         "WWW-Authenticate": 'Basic realm="Twilio API"',
       });
     }
-    if (!route || route.accountSid !== this.env.STANDIN_ACCOUNT_SID) {
+    // Another account's path is not found, whether that account exists or not.
+    if (!route || (route.accountSid !== null && route.accountSid !== account.sid)) {
       return error(404, notFound(call.path));
     }
     if (!operation) {
       const allowed = Object.keys(route.operations).join(", ");
       return error(405, twilioError(405, 20004, "Method not allowed"), { Allow: allowed });
     }
+    // A suspended or closed account can still read its own status, and nothing else.
+    if (account.status !== "active" && operation !== "account") {
+      return error(401, twilioError(401, 20005, "Account not active"));
+    }
 
+    const ctx: RequestContext = {
+      sql: this.#sql,
+      now,
+      account,
+      call,
+      route,
+      form: call.form ?? {},
+      settings: this.#settings,
+    };
     let fault: Fault | null = null;
     if (appliedFault === null) {
       fault = this.#takeFault(operation);
-      if (fault?.kind === "status") {
-        const status = fault.status ?? 500;
-        const defaults = defaultErrorForStatus(status);
-        const body = twilioError(
-          status,
-          fault.code ?? defaults.code,
-          fault.message ?? defaults.message,
-        );
-        const headers: Record<string, string> = status === 429 ? { "Retry-After": "1" } : {};
-        return finish({ status, body, headers }, "status");
-      }
+      if (fault?.kind === "status") return finish(faultErrorReply(fault, call.path), "status");
       if (fault?.kind === "drop") {
-        this.#log(call, operation, 0, null, "drop");
+        log(0, null, "drop");
         return { action: "drop" };
       }
       if (fault?.kind === "delay") {
@@ -257,264 +236,42 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       }
     }
 
-    const reply = this.#perform(operation, route, call);
+    if (fault?.kind === "status_then_complete") {
+      // Behind the edge the purchase goes ahead (if it can), out of sight for a while; the
+      // caller only sees the edge's 5xx.
+      if (operation === "purchase") {
+        purchase(ctx, fault.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS);
+      }
+      return finish(faultErrorReply(fault, call.path), "status_then_complete");
+    }
+    const done = perform(ctx);
+    if (fault?.kind === "odd_item" && done.status === 200) {
+      addOddItem(ctx, done);
+      return finish(done, "odd_item");
+    }
     if (fault?.kind === "drop_after") {
-      this.#log(call, operation, reply.status, reply.body, "drop_after");
+      log(done.status, done.body, "drop_after");
       return { action: "drop" };
     }
     if (fault?.kind === "succeed_then_timeout") {
-      return finish(reply, "succeed_then_timeout", fault.delay_ms ?? DEFAULT_TIMEOUT_HOLD_MS);
+      return finish(done, "succeed_then_timeout", fault.delay_ms ?? DEFAULT_TIMEOUT_HOLD_MS);
     }
-    return finish(reply, appliedFault);
+    return finish(done, appliedFault);
   }
 
-  #perform(operation: TwilioOperation, route: Route, call: TwilioCall): TwilioReply {
-    switch (operation) {
-      case "search":
-        return this.#search(route.countryCode ?? "", call);
-      case "purchase":
-        return this.#purchase(call.form ?? {});
-      case "lookup":
-        return route.numberSid ? this.#fetchOne(route.numberSid, call.path) : this.#list(call);
-      case "release":
-        return this.#release(route.numberSid ?? "", call.path);
-      case "update":
-        return this.#update(route.numberSid ?? "", call.form ?? {}, call.path);
+  /** An account's SID and auth token, or the master account's API key and secret. */
+  #authenticate(credentials: Credentials): Caller {
+    if (credentials === "none") return { auth: "none", accountSid: null, username: null };
+    if (credentials === "malformed") return { auth: "invalid", accountSid: null, username: null };
+    const { username, password } = credentials;
+    if (username === this.env.STANDIN_API_KEY_SID && password === this.env.STANDIN_API_KEY_SECRET) {
+      return { auth: "api_key", accountSid: this.env.STANDIN_ACCOUNT_SID, username };
     }
-  }
-
-  #search(countryCode: string, call: TwilioCall): TwilioReply {
-    const query = call.query;
-    const pageSize = pageSizeFrom(query);
-    const found: Record<string, unknown>[] = [];
-    // Every catalogued number is voice/SMS/MMS and not fax, and needs no address.
-    const excludedByCapability = isTrue(query.FaxEnabled);
-    if (countryCode === "US" && !excludedByCapability) {
-      const contains = query.Contains === undefined ? () => true : containsMatcher(query.Contains);
-      const locationFilters: [keyof NumberLocation, string | undefined][] = [
-        ["region", query.InRegion],
-        ["postal_code", query.InPostalCode],
-        ["locality", query.InLocality],
-        ["lata", query.InLata],
-        ["rate_center", query.InRateCenter],
-      ];
-      const activeLocationFilters = locationFilters.filter(([, wanted]) => wanted !== undefined);
-      let npas: readonly string[];
-      if (query.AreaCode !== undefined) {
-        npas = isValidNpa(query.AreaCode.trim()) ? [query.AreaCode.trim()] : [];
-      } else if (activeLocationFilters.length > 0 || query.Contains !== undefined) {
-        npas = ALL_NPAS;
-      } else {
-        npas = DEFAULT_SEARCH_NPAS;
-      }
-      const owned = this.#ownedPhoneNumbers();
-      search: for (const npa of npas) {
-        const location = locationForNpa(npa);
-        const locationMatches = activeLocationFilters.every(
-          ([field, wanted]) => location[field].toLowerCase() === wanted?.trim().toLowerCase(),
-        );
-        if (!locationMatches || !contains) continue;
-        for (const e164 of catalogueForNpa(npa)) {
-          // Magic test numbers stay listed: their purchase outcome never depends on ownership.
-          if (owned.has(e164) && !isMagicNumber(e164)) continue;
-          if (!contains(e164)) continue;
-          found.push(availableNumberItem(e164));
-          if (found.length >= pageSize) break search;
-        }
-      }
+    const account = accountRow(this.#sql, username);
+    if (account && account.auth_token === password) {
+      return { auth: "account", accountSid: account.sid, username };
     }
-    const uri = withQuery(call.path, Object.entries(query));
-    return {
-      status: 200,
-      headers: {},
-      body: {
-        available_phone_numbers: found,
-        uri,
-        // Twilio returns one unpaged batch here; the envelope fields the spec lists describe it.
-        page: 0,
-        page_size: pageSize,
-        start: 0,
-        end: Math.max(found.length - 1, 0),
-        first_page_uri: uri,
-        next_page_uri: null,
-        previous_page_uri: null,
-      },
-    };
-  }
-
-  #purchase(form: Record<string, string>): TwilioReply {
-    const created = (phoneNumber: string): TwilioReply => ({
-      status: 201,
-      headers: {},
-      body: this.#insertNumber(phoneNumber, form),
-    });
-    const refuse = (code: number, message: string): TwilioReply => ({
-      status: 400,
-      headers: {},
-      body: twilioError(400, code, message),
-    });
-
-    if (form.PhoneNumber !== undefined) {
-      const phoneNumber = normalizePhoneNumber(form.PhoneNumber);
-      if (phoneNumber === MAGIC_UNAVAILABLE) return refuse(21422, "Phone number is not available");
-      if (phoneNumber === MAGIC_INVALID) return refuse(21421, "PhoneNumber is invalid");
-      if (phoneNumber === MAGIC_AVAILABLE) return created(phoneNumber);
-      if (!E164.test(phoneNumber)) return refuse(21421, "PhoneNumber is invalid");
-      if (!isCatalogued(phoneNumber) || this.#ownedPhoneNumbers().has(phoneNumber)) {
-        return refuse(21422, "Phone number is not available");
-      }
-      return created(phoneNumber);
-    }
-    if (form.AreaCode !== undefined) {
-      const owned = this.#ownedPhoneNumbers();
-      const pick = catalogueForNpa(form.AreaCode.trim()).find(
-        (e164) =>
-          e164 !== MAGIC_UNAVAILABLE &&
-          e164 !== MAGIC_INVALID &&
-          (e164 === MAGIC_AVAILABLE || !owned.has(e164)),
-      );
-      if (!pick) return refuse(21452, "No phone numbers found in area code");
-      return created(pick);
-    }
-    return refuse(21421, "A 'PhoneNumber' or 'AreaCode' is required");
-  }
-
-  #insertNumber(phoneNumber: string, form: Record<string, string>): IncomingPhoneNumberResource {
-    const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
-    const resource = newIncomingPhoneNumber({
-      accountSid: this.env.STANDIN_ACCOUNT_SID,
-      sid,
-      phoneNumber,
-      form,
-      now: new Date(),
-    });
-    this.#sql.exec(
-      "INSERT INTO owned_numbers (sid, phone_number, resource) VALUES (?, ?, ?)",
-      sid,
-      phoneNumber,
-      JSON.stringify(resource),
-    );
-    return resource;
-  }
-
-  #list(call: TwilioCall): TwilioReply {
-    const query = call.query;
-    const pageSize = pageSizeFrom(query);
-    const requestedPage = Number.parseInt(query.Page ?? "0", 10);
-    const page = Number.isFinite(requestedPage) && requestedPage >= 0 ? requestedPage : 0;
-
-    // Filters are echoed into every paging URI so following next_page_uri keeps them.
-    const filterParams: [string, string][] = [];
-    for (const name of ["Beta", "FriendlyName", "PhoneNumber", "Origin"]) {
-      const value = query[name];
-      if (value !== undefined)
-        filterParams.push([name, name === "PhoneNumber" ? normalizePhoneNumber(value) : value]);
-    }
-    const phoneFilter =
-      query.PhoneNumber === undefined ? null : normalizePhoneNumber(query.PhoneNumber);
-    const matches = this.#ownedRows().filter(({ resource }) => {
-      // Twilio matches partial numbers, "*" standing for any digit; a full E.164 matches itself.
-      if (phoneFilter !== null) {
-        const pattern = phoneFilter.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replaceAll("*", "\\d");
-        if (!new RegExp(pattern).test(resource.phone_number)) return false;
-      }
-      if (query.FriendlyName !== undefined && resource.friendly_name !== query.FriendlyName)
-        return false;
-      if (query.Origin !== undefined && query.Origin !== "twilio") return false;
-      return true;
-    });
-
-    // "PA<seq>" continues after seq, "PB<seq>" goes back before it; without a token, Page counts.
-    let pageRows: typeof matches;
-    const token = /^P([AB])(\d+)$/.exec(query.PageToken ?? "");
-    if (token?.[1] === "A") {
-      const after = Number(token[2]);
-      pageRows = matches.filter((row) => row.seq > after).slice(0, pageSize);
-    } else if (token?.[1] === "B") {
-      const before = Number(token[2]);
-      pageRows = matches.filter((row) => row.seq < before).slice(-pageSize);
-    } else {
-      pageRows = matches.slice(page * pageSize, page * pageSize + pageSize);
-    }
-
-    const first = pageRows[0];
-    const last = pageRows[pageRows.length - 1];
-    const hasNext = last !== undefined && matches.some((row) => row.seq > last.seq);
-    const hasPrevious =
-      page > 0 && first !== undefined && matches.some((row) => row.seq < first.seq);
-    const pageUri = (pageNumber: number, pageToken?: string) =>
-      withQuery(call.path, [
-        ...filterParams,
-        ["PageSize", String(pageSize)],
-        ["Page", String(pageNumber)],
-        ...(pageToken === undefined ? [] : ([["PageToken", pageToken]] as [string, string][])),
-      ]);
-    const start = page * pageSize;
-    return {
-      status: 200,
-      headers: {},
-      body: {
-        incoming_phone_numbers: pageRows.map((row) => row.resource),
-        page,
-        page_size: pageSize,
-        start,
-        end: pageRows.length > 0 ? start + pageRows.length - 1 : start,
-        first_page_uri: pageUri(0),
-        next_page_uri: hasNext && last ? pageUri(page + 1, `PA${last.seq}`) : null,
-        previous_page_uri: hasPrevious && first ? pageUri(page - 1, `PB${first.seq}`) : null,
-        uri: pageUri(page, query.PageToken),
-      },
-    };
-  }
-
-  #fetchOne(sid: string, path: string): TwilioReply {
-    const row = this.#ownedRows(sid)[0];
-    if (!row) return { status: 404, headers: {}, body: notFound(path) };
-    return { status: 200, headers: {}, body: row.resource };
-  }
-
-  #release(sid: string, path: string): TwilioReply {
-    const deleted = this.#sql.exec("DELETE FROM owned_numbers WHERE sid = ?", sid).rowsWritten;
-    if (deleted === 0) return { status: 404, headers: {}, body: notFound(path) };
-    return { status: 204, headers: {}, body: null };
-  }
-
-  #update(sid: string, form: Record<string, string>, path: string): TwilioReply {
-    const row = this.#ownedRows(sid)[0];
-    if (!row) return { status: 404, headers: {}, body: notFound(path) };
-    applyForm(row.resource, form);
-    row.resource.date_updated = rfc2822(new Date());
-    this.#sql.exec(
-      "UPDATE owned_numbers SET resource = ? WHERE sid = ?",
-      JSON.stringify(row.resource),
-      sid,
-    );
-    return { status: 200, headers: {}, body: row.resource };
-  }
-
-  // ---- State helpers -----------------------------------------------------------------------
-
-  #ownedRows(sid?: string): { seq: number; resource: IncomingPhoneNumberResource }[] {
-    const cursor =
-      sid === undefined
-        ? this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers ORDER BY seq",
-          )
-        : this.#sql.exec<{ seq: number; resource: string }>(
-            "SELECT seq, resource FROM owned_numbers WHERE sid = ?",
-            sid,
-          );
-    return cursor.toArray().map((row) => ({
-      seq: row.seq,
-      resource: JSON.parse(row.resource) as IncomingPhoneNumberResource,
-    }));
-  }
-
-  #ownedPhoneNumbers(): Set<string> {
-    const rows = this.#sql
-      .exec<{ phone_number: string }>("SELECT phone_number FROM owned_numbers")
-      .toArray();
-    return new Set(rows.map((row) => row.phone_number));
+    return { auth: "invalid", accountSid: null, username };
   }
 
   #takeFault(operation: TwilioOperation): Fault | null {
@@ -537,8 +294,11 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return fault;
   }
 
+  /** Records the exchange, without secrets: no password, no auth token. */
   #log(
     call: TwilioCall,
+    caller: Caller,
+    route: Route | null,
     operation: TwilioOperation | null,
     status: number,
     response: unknown,
@@ -549,47 +309,69 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       method: call.method,
       path: call.path,
       query: call.query,
-      form: call.form,
+      form: redactForm(call.form),
       content_type: call.contentType,
-      auth: call.auth,
+      auth: caller.auth,
       status,
-      response: response ?? null,
+      response: redactResponse(response ?? null),
       fault,
     };
+    if (caller.username !== null && caller.username !== route?.accountSid) {
+      entry.username = caller.username;
+    }
     this.#sql.exec("INSERT INTO request_log (entry) VALUES (?)", JSON.stringify(entry));
   }
 
   // ---- Control API -------------------------------------------------------------------------
 
-  /**
-   * Latency of every Twilio reply, in ms (0: none). Cheaper than a `delay` fault, which costs a
-   * second call into this object per request: for the benchmark, where the stand-in shares the
-   * machine with the Worker under test.
-   */
-  #latencyMs = 0;
-
-  setLatency(ms: number): void {
-    this.#latencyMs = ms;
+  #setSetting(name: keyof StandinSettings, value: number): void {
+    this.#settings[name] = value;
+    this.#sql.exec("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", name, value);
   }
 
+  setLatency(ms: number): void {
+    this.#setSetting("latency_ms", ms);
+  }
+
+  setListLag(ms: number): void {
+    this.#setSetting("list_lag_ms", ms);
+  }
+
+  setReleaseHold(ms: number): void {
+    this.#setSetting("release_hold_ms", ms);
+  }
+
+  getSettings(): StandinSettings {
+    return { ...this.#settings };
+  }
+
+  /** Back to a master account that owns nothing, with no faults, log or settings. */
   reset(): void {
-    this.#latencyMs = 0;
-    this.#sql.exec("DELETE FROM owned_numbers");
-    this.#sql.exec("DELETE FROM faults");
-    this.#sql.exec("DELETE FROM request_log");
+    this.#settings = { ...NO_SETTINGS };
+    for (const table of TABLES) this.#sql.exec(`DELETE FROM ${table}`);
+    this.#ensureMasterAccount();
   }
 
   addFault(spec: FaultSpec): Fault {
+    const status = spec.status ?? null;
+    const retryAfter =
+      spec.retry_after === undefined ? (status === 429 ? 1 : null) : spec.retry_after;
     const row = this.#sql
       .exec<Record<string, SqlStorageValue>>(
-        `INSERT INTO faults (operation, kind, status, code, message, delay_ms, times_remaining)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO faults (operation, kind, status, code, message, delay_ms, retry_after, body,
+                             complete_after_ms, times_remaining)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         spec.operation,
         spec.kind,
-        spec.status ?? null,
+        status,
         spec.code ?? null,
         spec.message ?? null,
         spec.delay_ms ?? null,
+        retryAfter,
+        spec.body ?? "json",
+        spec.kind === "status_then_complete"
+          ? (spec.complete_after_ms ?? DEFAULT_COMPLETE_AFTER_MS)
+          : null,
         spec.times ?? null,
       )
       .one();
@@ -607,26 +389,105 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     this.#sql.exec("DELETE FROM faults");
   }
 
+  /** Every account's numbers, those Twilio's API does not show yet included. */
   listOwnedNumbers(): OwnedNumberSummary[] {
-    return this.#ownedRows().map(({ resource }) => summarize(resource));
+    const now = Date.now();
+    return numberRows(this.#sql).map((row) =>
+      summarize(row.resource, row.accountSid, row.visibleAt > now ? row.visibleAt : null),
+    );
   }
 
   /** Buys a number with no auth, faults or inventory check: for tests that need an orphan. */
-  plantNumber(
-    phoneNumber: string,
-    friendlyName: string | null,
-    trunkSid: string | null,
-  ): PlantResult {
-    if (!E164.test(phoneNumber)) {
-      return { ok: false, status: 400, error: "phone_number must be E.164, like +14155550123" };
+  plantNumber(options: PlantOptions): ControlResult<OwnedNumberSummary> {
+    const accountSid = options.accountSid ?? this.env.STANDIN_ACCOUNT_SID;
+    if (!accountRow(this.#sql, accountSid)) return failed(404, `no account ${accountSid}`);
+    if (!E164.test(options.phoneNumber)) {
+      return failed(400, "phone_number must be E.164, like +14155550123");
     }
-    if (this.#ownedPhoneNumbers().has(phoneNumber)) {
-      return { ok: false, status: 409, error: `${phoneNumber} is already owned` };
-    }
+    const owned = this.#sql
+      .exec("SELECT 1 FROM owned_numbers WHERE phone_number = ?", options.phoneNumber)
+      .toArray();
+    if (owned.length > 0) return failed(409, `${options.phoneNumber} is already owned`);
     const form: Record<string, string> = {};
-    if (friendlyName !== null) form.FriendlyName = friendlyName;
-    if (trunkSid !== null) form.TrunkSid = trunkSid;
-    return { ok: true, number: summarize(this.#insertNumber(phoneNumber, form)) };
+    if (options.friendlyName !== null) form.FriendlyName = options.friendlyName;
+    if (options.voiceUrl !== null) form.VoiceUrl = options.voiceUrl;
+    if (options.voiceApplicationSid !== null) {
+      form.VoiceApplicationSid = options.voiceApplicationSid;
+    }
+    if (options.trunkSid !== null) form.TrunkSid = options.trunkSid;
+    const resource = insertNumber(this.#sql, {
+      accountSid,
+      phoneNumber: options.phoneNumber,
+      form,
+      created: options.dateCreated ?? new Date(),
+      visibleAt: 0,
+    });
+    return { ok: true, value: summarize(resource, accountSid, null) };
+  }
+
+  createAccount(spec: {
+    friendlyName: string | null;
+    type: AccountType;
+    status: AccountStatus;
+  }): CreatedAccount {
+    const sid = newSid("AC");
+    const authToken = crypto.randomUUID().replaceAll("-", "");
+    this.#sql.exec(
+      `INSERT INTO accounts (sid, auth_token, friendly_name, type, status, date_created)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+      sid,
+      authToken,
+      spec.friendlyName ?? `Stand-in account ${sid.slice(-6)}`,
+      spec.type,
+      spec.status,
+      Date.now(),
+    );
+    return { account_sid: sid, auth_token: authToken };
+  }
+
+  listAccounts(): StandinAccount[] {
+    return accountRows(this.#sql).map((row: AccountRow) => ({
+      sid: row.sid,
+      auth_token: row.auth_token,
+      friendly_name: row.friendly_name,
+      type: row.type,
+      status: row.status,
+      date_created: rfc2822(new Date(row.date_created)),
+    }));
+  }
+
+  addCallerId(spec: {
+    accountSid: string | null;
+    phoneNumber: string;
+    friendlyName: string | null;
+  }): ControlResult<StandinCallerId> {
+    const accountSid = spec.accountSid ?? this.env.STANDIN_ACCOUNT_SID;
+    if (!accountRow(this.#sql, accountSid)) return failed(404, `no account ${accountSid}`);
+    if (!E164.test(spec.phoneNumber)) {
+      return failed(400, "phone_number must be E.164, like +14155550123");
+    }
+    const existing = callerIdRows(this.#sql, accountSid).find(
+      (row) => row.phone_number === spec.phoneNumber,
+    );
+    if (existing) return failed(409, `${spec.phoneNumber} is already a caller id of ${accountSid}`);
+    this.#sql.exec(
+      `INSERT INTO caller_ids (sid, account_sid, phone_number, friendly_name, date_created)
+       VALUES (?, ?, ?, ?, ?)`,
+      newSid("PN"),
+      accountSid,
+      spec.phoneNumber,
+      spec.friendlyName ?? spec.phoneNumber,
+      Date.now(),
+    );
+    const added = callerIdRows(this.#sql, accountSid).find(
+      (row) => row.phone_number === spec.phoneNumber,
+    );
+    if (!added) throw new Error("twilio-standin: a caller id vanished as it was added");
+    return { ok: true, value: callerIdSummary(added) };
+  }
+
+  listCallerIds(): StandinCallerId[] {
+    return callerIdRows(this.#sql).map(callerIdSummary);
   }
 
   listRequests(): TwilioRequestLogEntry[] {
@@ -641,14 +502,60 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
   }
 }
 
-function summarize(resource: IncomingPhoneNumberResource): OwnedNumberSummary {
+/** Carries out an authenticated, routed request that no fault stopped. */
+function perform(ctx: RequestContext): TwilioReply {
+  const { resource } = ctx.route;
+  const method = ctx.call.method;
+  switch (resource.kind) {
+    case "available":
+      return search(ctx, resource.countryCode);
+    case "numbers":
+      return method === "POST" ? purchase(ctx, 0) : list(ctx);
+    case "number":
+      if (method === "POST") return update(ctx, resource.sid);
+      if (method === "DELETE") return release(ctx, resource.sid);
+      return fetchOne(ctx, resource.sid);
+    case "account":
+      return fetchAccount(ctx);
+    case "caller_ids":
+      return listCallerIds(ctx);
+    case "credential_lists":
+    case "credential_list":
+    case "credentials":
+    case "credential":
+      return handleSip(ctx);
+  }
+}
+
+function summarize(
+  resource: IncomingPhoneNumberResource,
+  accountSid: string,
+  visibleAt: number | null,
+): OwnedNumberSummary {
   return {
     sid: resource.sid,
+    account_sid: accountSid,
     phone_number: resource.phone_number,
     friendly_name: resource.friendly_name,
     trunk_sid: resource.trunk_sid,
+    voice_url: (resource.voice_url as string | null) ?? null,
+    voice_application_sid: (resource.voice_application_sid as string | null) ?? null,
     date_created: resource.date_created,
+    visible_at: visibleAt === null ? null : iso8601(new Date(visibleAt)),
   };
+}
+
+function redactForm(form: Record<string, string> | null): Record<string, string> | null {
+  if (form === null || form.Password === undefined) return form;
+  return { ...form, Password: REDACTED };
+}
+
+/** The Account resource carries its auth token: the log keeps the field, not the secret. */
+function redactResponse(response: unknown): unknown {
+  if (typeof response !== "object" || response === null || !("auth_token" in response)) {
+    return response;
+  }
+  return { ...response, auth_token: REDACTED };
 }
 
 function rowToFault(row: Record<string, SqlStorageValue>): Fault {
@@ -662,6 +569,24 @@ function rowToFault(row: Record<string, SqlStorageValue>): Fault {
     code: numberOrNull(row.code),
     message: typeof row.message === "string" ? row.message : null,
     delay_ms: numberOrNull(row.delay_ms),
+    retry_after: numberOrNull(row.retry_after),
+    body: row.body === "html" ? "html" : ("json" satisfies FaultBody),
+    complete_after_ms: numberOrNull(row.complete_after_ms),
     times_remaining: numberOrNull(row.times_remaining),
   };
+}
+
+/** The reply a `status` or `status_then_complete` fault gives instead of Twilio's. */
+function faultErrorReply(fault: Fault, path: string): TwilioReply {
+  const status = fault.status ?? 500;
+  const headers: Record<string, string> =
+    fault.retry_after === null ? {} : { "Retry-After": String(fault.retry_after) };
+  if (fault.body === "html") return { status, headers, body: edgeErrorPage(status), html: true };
+  const defaults = defaultErrorForStatus(status);
+  const code = fault.code ?? defaults.code;
+  const message =
+    fault.message ??
+    (fault.code === null ? null : messageForCode(fault.code, path)) ??
+    defaults.message;
+  return { status, headers, body: twilioError(status, code, message) };
 }

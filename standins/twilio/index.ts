@@ -1,14 +1,16 @@
 // A stateful stand-in for api.twilio.com (2010-04-01), reached through a service binding.
 // Twilio routes get Twilio's auth, errors and resources; /__standin/* is an unauthenticated
-// control API for tests and local development (reset, faults, owned numbers, request log).
+// control API for tests and local development (reset, accounts, faults, settings, owned
+// numbers, request log).
 //
-// The Worker parses and authenticates, the TwilioAccount Durable Object decides and records,
-// and the Worker then carries out any waiting or connection dropping, so a slow fault never
-// holds the Durable Object.
+// The Worker parses requests and credentials, the TwilioAccount Durable Object authenticates,
+// decides and records, and the Worker then carries out any waiting or connection dropping, so
+// a slow fault never holds the Durable Object.
 
-import type { StandinEnv, TwilioCall, TwilioOutcome } from "./account";
+import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
+import type { Credentials } from "./context";
 import { DROP_ERROR_MESSAGE } from "./twilio-wire";
-import type { AuthKind, FaultKind, FaultOperation, FaultSpec } from "./types";
+import type { AccountStatus, AccountType, FaultKind, FaultOperation, FaultSpec } from "./types";
 
 // Only handlers and Durable Object classes may be exported from a Worker's main module.
 export { TwilioAccount } from "./account";
@@ -18,14 +20,21 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "purchase",
   "lookup",
   "release",
+  "account",
+  "caller_ids",
+  "sip",
   "any",
 ];
+const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
+const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
+  "status_then_complete",
   "delay",
   "drop",
   "drop_after",
   "succeed_then_timeout",
+  "odd_item",
 ];
 
 function account(env: StandinEnv) {
@@ -43,25 +52,20 @@ function json(body: unknown, status = 200, headers: Record<string, string> = {})
   });
 }
 
-function classifyAuth(header: string | null, env: StandinEnv): AuthKind {
+/** The Basic credentials of the Authorization header; the Durable Object checks them. */
+function parseBasicAuth(header: string | null): Credentials {
   if (header === null) return "none";
   const match = /^Basic\s+(\S+)$/i.exec(header.trim());
-  if (!match?.[1]) return "invalid";
+  if (!match?.[1]) return "malformed";
   let decoded: string;
   try {
     decoded = atob(match[1]);
   } catch {
-    return "invalid";
+    return "malformed";
   }
   const colon = decoded.indexOf(":");
-  if (colon < 0) return "invalid";
-  const username = decoded.slice(0, colon);
-  const password = decoded.slice(colon + 1);
-  if (username === env.STANDIN_ACCOUNT_SID && password === env.STANDIN_AUTH_TOKEN) return "account";
-  if (username === env.STANDIN_API_KEY_SID && password === env.STANDIN_API_KEY_SECRET) {
-    return "api_key";
-  }
-  return "invalid";
+  if (colon < 0) return "malformed";
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promise<Response> {
@@ -84,7 +88,7 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
     query: Object.fromEntries(url.searchParams),
     form,
     contentType,
-    auth: classifyAuth(request.headers.get("Authorization"), env),
+    credentials: parseBasicAuth(request.headers.get("Authorization")),
   };
 
   const stub = account(env);
@@ -107,7 +111,7 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
   }
   return new Response(outcome.bodyText, {
     status: outcome.status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...outcome.headers },
+    headers: { "Content-Type": outcome.contentType, ...outcome.headers },
   });
 }
 
@@ -166,18 +170,64 @@ function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
   const code = optionalInteger(body, "code", 0, Number.MAX_SAFE_INTEGER);
   const delayMs = optionalInteger(body, "delay_ms", 0, 600_000);
   const times = optionalInteger(body, "times", 1, Number.MAX_SAFE_INTEGER);
-  if (kind === "status" && status === undefined) {
-    throw new ControlError(400, "a status fault needs status");
+  const completeAfterMs = optionalInteger(body, "complete_after_ms", 0, 600_000);
+  const errorKind = kind === "status" || kind === "status_then_complete";
+  if (errorKind && status === undefined) {
+    throw new ControlError(400, `a ${kind} fault needs status`);
+  }
+  if (kind === "status_then_complete") {
+    if (operation !== "purchase") {
+      throw new ControlError(400, "a status_then_complete fault applies to operation purchase");
+    }
+    if (status === undefined || status < 500) {
+      throw new ControlError(400, "a status_then_complete fault needs a 5xx status");
+    }
+  } else if (completeAfterMs !== undefined) {
+    throw new ControlError(400, "complete_after_ms belongs to status_then_complete faults");
+  }
+  if (kind === "odd_item" && !["search", "lookup", "any"].includes(operation)) {
+    throw new ControlError(400, "an odd_item fault applies to operation search, lookup or any");
   }
   if (body.message !== undefined && typeof body.message !== "string") {
     throw new ControlError(400, "message must be a string");
+  }
+  if (body.retry_after !== undefined) {
+    if (!errorKind) throw new ControlError(400, `retry_after belongs to status faults`);
+    if (body.retry_after === null) spec.retry_after = null;
+    else spec.retry_after = optionalInteger(body, "retry_after", 0, 86_400);
+  }
+  if (body.body !== undefined) {
+    if (body.body !== "json" && body.body !== "html") {
+      throw new ControlError(400, 'body must be "json" or "html"');
+    }
+    if (body.body === "html" && (!errorKind || status === undefined || status < 500)) {
+      throw new ControlError(400, 'body "html" needs a status fault with a 5xx status');
+    }
+    spec.body = body.body;
   }
   if (status !== undefined) spec.status = status;
   if (code !== undefined) spec.code = code;
   if (typeof body.message === "string") spec.message = body.message;
   if (delayMs !== undefined) spec.delay_ms = delayMs;
   if (times !== undefined) spec.times = times;
+  if (completeAfterMs !== undefined) spec.complete_after_ms = completeAfterMs;
   return spec;
+}
+
+/** An ISO 8601 date-time, or null when the field is absent. */
+function optionalDate(body: Record<string, unknown>, field: string): Date | null {
+  const value = optionalString(body, field);
+  if (value === null) return null;
+  const parsed = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
+    ? new Date(value)
+    : null;
+  if (!parsed || Number.isNaN(parsed.getTime())) {
+    throw new ControlError(
+      400,
+      `${field} must be an ISO 8601 date-time, like 2020-01-31T12:00:00Z`,
+    );
+  }
+  return parsed;
 }
 
 function optionalString(body: Record<string, unknown>, field: string): string | null {
@@ -185,6 +235,31 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
   if (value === undefined || value === null) return null;
   if (typeof value !== "string") throw new ControlError(400, `${field} must be a string`);
   return value;
+}
+
+function optionalChoice<T extends string>(
+  body: Record<string, unknown>,
+  field: string,
+  choices: readonly T[],
+): T | null {
+  const value = optionalString(body, field);
+  if (value === null) return null;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ControlError(400, `${field} must be one of ${choices.join(", ")}`);
+  }
+  return value as T;
+}
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const value = optionalString(body, field);
+  if (value === null) throw new ControlError(400, `${field} is required`);
+  return value;
+}
+
+/** The value a control route made, or the ControlError its failure becomes. */
+function unwrap<T>(result: ControlResult<T>): T {
+  if (!result.ok) throw new ControlError(result.status, result.error);
+  return result.value;
 }
 
 async function handleControl(request: Request, url: URL, env: StandinEnv): Promise<Response> {
@@ -199,6 +274,18 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       await stub.setLatency(ms);
       return json({ ok: true, ms });
     }
+    case "POST /__standin/list-lag": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 3_600_000) ?? 0;
+      await stub.setListLag(ms);
+      return json({ ok: true, ms });
+    }
+    case "POST /__standin/release-hold": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 90 * 86_400_000) ?? 0;
+      await stub.setReleaseHold(ms);
+      return json({ ok: true, ms });
+    }
+    case "GET /__standin/settings":
+      return json(await stub.getSettings());
     case "GET /__standin/faults":
       return json({ faults: await stub.listFaults() });
     case "POST /__standin/faults": {
@@ -212,15 +299,38 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       return json({ numbers: await stub.listOwnedNumbers() });
     case "POST /__standin/numbers": {
       const body = await readJsonObject(request);
-      const phoneNumber = optionalString(body, "phone_number");
-      if (phoneNumber === null) throw new ControlError(400, "phone_number is required");
-      const result = await stub.plantNumber(
-        phoneNumber,
-        optionalString(body, "friendly_name"),
-        optionalString(body, "trunk_sid"),
-      );
-      if (!result.ok) throw new ControlError(result.status, result.error);
-      return json(result.number, 201);
+      const planted = await stub.plantNumber({
+        phoneNumber: requiredString(body, "phone_number"),
+        accountSid: optionalString(body, "account_sid"),
+        friendlyName: optionalString(body, "friendly_name"),
+        trunkSid: optionalString(body, "trunk_sid"),
+        voiceUrl: optionalString(body, "voice_url"),
+        voiceApplicationSid: optionalString(body, "voice_application_sid"),
+        dateCreated: optionalDate(body, "date_created"),
+      });
+      return json(unwrap(planted), 201);
+    }
+    case "GET /__standin/accounts":
+      return json({ accounts: await stub.listAccounts() });
+    case "POST /__standin/accounts": {
+      const body = await readJsonObject(request);
+      const created = await stub.createAccount({
+        friendlyName: optionalString(body, "friendly_name"),
+        type: optionalChoice(body, "type", ACCOUNT_TYPES) ?? "Full",
+        status: optionalChoice(body, "status", ACCOUNT_STATUSES) ?? "active",
+      });
+      return json(created, 201);
+    }
+    case "GET /__standin/caller-ids":
+      return json({ caller_ids: await stub.listCallerIds() });
+    case "POST /__standin/caller-ids": {
+      const body = await readJsonObject(request);
+      const added = await stub.addCallerId({
+        accountSid: optionalString(body, "account_sid"),
+        phoneNumber: requiredString(body, "phone_number"),
+        friendlyName: optionalString(body, "friendly_name"),
+      });
+      return json(unwrap(added), 201);
     }
     case "GET /__standin/requests":
       return json({ requests: await stub.listRequests() });

@@ -397,6 +397,8 @@ export function checkTwilioResponse(entry: ContractEntry): string[] {
   if (entry.status === 0) return [];
 
   if (entry.status >= 400) {
+    // Live: a 5xx may come from Twilio's edge as an HTML page rather than Twilio's JSON.
+    if (entry.status >= 500 && typeof entry.response === "string") return [];
     const result = errorValidator.validate(entry.response ?? null);
     const problems = result.valid
       ? []

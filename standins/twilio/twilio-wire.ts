@@ -1,7 +1,7 @@
 // How Twilio's 2010-04-01 API spells things on the wire: error bodies, dates, resources.
 
 import { locationForNpa, nationalFormat } from "./inventory";
-import type { TwilioErrorBody } from "./types";
+import type { AccountStatus, AccountType, TwilioErrorBody } from "./types";
 
 export const API_VERSION_PREFIX = "/2010-04-01";
 
@@ -16,6 +16,16 @@ export function notFound(path: string): TwilioErrorBody {
   return twilioError(404, 20404, `The requested resource ${path} was not found`);
 }
 
+/** A required form field is absent: Twilio's 20001. */
+export function missingParameter(name: string): TwilioErrorBody {
+  return twilioError(400, 20001, `Missing required parameter ${name} in the post body`);
+}
+
+/** A form field Twilio cannot take (the stand-in's use of 20001 for bad values). */
+export function invalidParameter(message: string): TwilioErrorBody {
+  return twilioError(400, 20001, message);
+}
+
 /** Default code and message for a `status` fault that names only the HTTP status. */
 export function defaultErrorForStatus(status: number): { code: number; message: string } {
   if (status >= 500) return { code: 20500, message: "Internal Server Error" };
@@ -24,9 +34,49 @@ export function defaultErrorForStatus(status: number): { code: number; message: 
   return { code: 21422, message: "Phone number is not available" };
 }
 
+/** Twilio's message for a code a `status` fault names without a message, when it is known. */
+export function messageForCode(code: number, path: string): string | null {
+  switch (code) {
+    case 20003:
+      return "Authenticate";
+    case 20404:
+      return notFound(path).message;
+    case 20429:
+      return "Too Many Requests";
+    case 20500:
+      return "Internal Server Error";
+    case 21421:
+      return "PhoneNumber is invalid";
+    case 21422:
+      return "Phone number is not available";
+    case 21452:
+      return "No phone numbers found in area code";
+    default:
+      return null;
+  }
+}
+
+const EDGE_STATUS_TEXT: Record<number, string> = {
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** The HTML page a proxy in front of Twilio answers a 5xx with, instead of Twilio's JSON. */
+export function edgeErrorPage(status: number): string {
+  const title = `${status} ${EDGE_STATUS_TEXT[status] ?? "Server Error"}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+}
+
 /** RFC 2822 in UTC, as the 2010 API writes dates: "Thu, 30 Jul 2015 23:19:04 +0000". */
 export function rfc2822(date: Date): string {
   return date.toUTCString().replace(/GMT$/, "+0000");
+}
+
+/** ISO 8601 without milliseconds, as Twilio's v1 APIs write dates: "2015-01-02T11:23:45Z". */
+export function iso8601(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** The form fields of POST IncomingPhoneNumbers that end up on the resource. */
@@ -148,5 +198,135 @@ export function availableNumberItem(e164: string): Record<string, unknown> {
     address_requirements: "none",
     beta: false,
     capabilities: { voice: true, SMS: true, MMS: true, fax: false },
+  };
+}
+
+/**
+ * An AvailablePhoneNumbers item without `phone_number` and `iso_country`, both nullable in the
+ * spec: what an `odd_item` fault slips into a search.
+ */
+export function oddAvailableNumberItem(npa: string): Record<string, unknown> {
+  return { ...availableNumberItem(`+1${npa}5550100`), phone_number: null, iso_country: null };
+}
+
+/** An IncomingPhoneNumbers item without `phone_number` (nullable in the spec): `odd_item`. */
+export function oddIncomingPhoneNumber(accountSid: string, now: Date): Record<string, unknown> {
+  const sid = `PN${crypto.randomUUID().replaceAll("-", "")}`;
+  const resource = newIncomingPhoneNumber({
+    accountSid,
+    sid,
+    phoneNumber: "+15555550100",
+    form: {},
+    now,
+  });
+  return { ...resource, phone_number: null };
+}
+
+/** GET Accounts/{AC}.json: Twilio includes the auth token (the request log redacts it). */
+export function accountResource(account: {
+  sid: string;
+  auth_token: string;
+  friendly_name: string;
+  type: AccountType;
+  status: AccountStatus;
+  date_created: number;
+}): Record<string, unknown> {
+  const base = `${API_VERSION_PREFIX}/Accounts/${account.sid}`;
+  const created = rfc2822(new Date(account.date_created));
+  const subresources = {
+    available_phone_numbers: "AvailablePhoneNumbers",
+    calls: "Calls",
+    conferences: "Conferences",
+    incoming_phone_numbers: "IncomingPhoneNumbers",
+    notifications: "Notifications",
+    outgoing_caller_ids: "OutgoingCallerIds",
+    recordings: "Recordings",
+    transcriptions: "Transcriptions",
+    addresses: "Addresses",
+    signing_keys: "SigningKeys",
+    connect_apps: "ConnectApps",
+    sip: "SIP",
+    authorized_connect_apps: "AuthorizedConnectApps",
+    usage: "Usage",
+    keys: "Keys",
+    applications: "Applications",
+    short_codes: "SMS/ShortCodes",
+    queues: "Queues",
+    messages: "Messages",
+    balance: "Balance",
+  };
+  return {
+    auth_token: account.auth_token,
+    date_created: created,
+    date_updated: created,
+    friendly_name: account.friendly_name,
+    owner_account_sid: account.sid,
+    sid: account.sid,
+    status: account.status,
+    subresource_uris: Object.fromEntries(
+      Object.entries(subresources).map(([key, name]) => [key, `${base}/${name}.json`]),
+    ),
+    type: account.type,
+    uri: `${base}.json`,
+  };
+}
+
+/** One OutgoingCallerIds item: a verified caller id. */
+export function callerIdResource(callerId: {
+  sid: string;
+  account_sid: string;
+  phone_number: string;
+  friendly_name: string;
+  date_created: number;
+}): Record<string, unknown> {
+  const created = rfc2822(new Date(callerId.date_created));
+  return {
+    account_sid: callerId.account_sid,
+    date_created: created,
+    date_updated: created,
+    friendly_name: callerId.friendly_name,
+    phone_number: callerId.phone_number,
+    sid: callerId.sid,
+    uri: `${API_VERSION_PREFIX}/Accounts/${callerId.account_sid}/OutgoingCallerIds/${callerId.sid}.json`,
+  };
+}
+
+/** A SIP CredentialList of the 2010 API. */
+export function credentialListResource(list: {
+  sid: string;
+  account_sid: string;
+  friendly_name: string;
+  date_created: number;
+  date_updated: number;
+}): Record<string, unknown> {
+  const uri = `${API_VERSION_PREFIX}/Accounts/${list.account_sid}/SIP/CredentialLists/${list.sid}`;
+  return {
+    account_sid: list.account_sid,
+    date_created: rfc2822(new Date(list.date_created)),
+    date_updated: rfc2822(new Date(list.date_updated)),
+    friendly_name: list.friendly_name,
+    sid: list.sid,
+    subresource_uris: { credentials: `${uri}/Credentials.json` },
+    uri: `${uri}.json`,
+  };
+}
+
+/** A SIP Credential: its username, never its password. */
+export function credentialResource(credential: {
+  sid: string;
+  account_sid: string;
+  credential_list_sid: string;
+  username: string;
+  date_created: number;
+  date_updated: number;
+}): Record<string, unknown> {
+  return {
+    sid: credential.sid,
+    account_sid: credential.account_sid,
+    credential_list_sid: credential.credential_list_sid,
+    username: credential.username,
+    date_created: rfc2822(new Date(credential.date_created)),
+    date_updated: rfc2822(new Date(credential.date_updated)),
+    uri: `${API_VERSION_PREFIX}/Accounts/${credential.account_sid}/SIP/CredentialLists/${credential.credential_list_sid}/Credentials/${credential.sid}.json`,
   };
 }

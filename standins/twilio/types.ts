@@ -1,15 +1,43 @@
 // Shapes shared by the stand-in Worker, its Durable Object, the contract helpers and tests.
 // Kept free of runtime imports so tests can import them without pulling in the Worker.
 
-/** Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults. */
-export type TwilioOperation = "search" | "purchase" | "lookup" | "release" | "update";
+/**
+ * Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults.
+ * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json; `sip`: the SIP
+ * CredentialLists and their Credentials.
+ */
+export type TwilioOperation =
+  | "search"
+  | "purchase"
+  | "lookup"
+  | "release"
+  | "update"
+  | "account"
+  | "caller_ids"
+  | "sip";
 
 export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
 
-export type FaultKind = "status" | "delay" | "drop" | "drop_after" | "succeed_then_timeout";
+export type FaultKind =
+  | "status"
+  | "status_then_complete"
+  | "delay"
+  | "drop"
+  | "drop_after"
+  | "succeed_then_timeout"
+  | "odd_item";
 
-/** How a request authenticated; passwords never leave the Worker that checked them. */
+/** How a `status` or `status_then_complete` fault writes its error body. */
+export type FaultBody = "json" | "html";
+
+/**
+ * How a request authenticated: an account's SID and auth token, the master account's API key and
+ * secret, wrong or malformed credentials, or none. Secrets are checked, never stored or logged.
+ */
 export type AuthKind = "account" | "api_key" | "invalid" | "none";
+
+export type AccountType = "Full" | "Trial";
+export type AccountStatus = "active" | "suspended" | "closed";
 
 /** Body of POST /__standin/faults. */
 export interface FaultSpec {
@@ -20,6 +48,14 @@ export interface FaultSpec {
   message?: string;
   delay_ms?: number;
   times?: number;
+  /**
+   * Seconds sent in `Retry-After`; null sends no header. Absent: 1 for a 429, none otherwise.
+   */
+  retry_after?: number | null;
+  /** "html": the error body is an HTML page (text/html), as Twilio's edge sometimes answers 5xx. */
+  body?: FaultBody;
+  /** `status_then_complete`: the purchase becomes visible this many ms after the reply. */
+  complete_after_ms?: number;
 }
 
 export interface Fault {
@@ -30,6 +66,10 @@ export interface Fault {
   code: number | null;
   message: string | null;
   delay_ms: number | null;
+  /** Seconds in `Retry-After`; null = no header. */
+  retry_after: number | null;
+  body: FaultBody;
+  complete_after_ms: number | null;
   /** null = applies until cleared. */
   times_remaining: number | null;
 }
@@ -41,24 +81,107 @@ export interface TwilioRequestLogEntry {
   method: string;
   path: string;
   query: Record<string, string>;
-  /** Parsed body when it was sent form-encoded; null otherwise (including GET/DELETE). */
+  /**
+   * Parsed body when it was sent form-encoded; null otherwise (including GET/DELETE). A
+   * `Password` field reads "[redacted]".
+   */
   form: Record<string, string> | null;
   content_type: string | null;
   auth: AuthKind;
+  /**
+   * The Basic auth username (never the password), when the path does not already name it: an
+   * API key, another account's SID. Absent when it is the path's account or nothing was sent.
+   */
+  username?: string;
   /** 0 when a `drop` fault cut the connection before any reply existed. */
   status: number;
+  /** The reply's JSON body (an HTML page as a string); an `auth_token` reads "[redacted]". */
   response: unknown;
   /** The injected fault that shaped this exchange, if any (an addition to the brief's fields). */
   fault: FaultKind | null;
 }
 
-/** A number the account owns, as GET /__standin/numbers lists it. */
+/** A number an account owns, as GET /__standin/numbers lists it. */
 export interface OwnedNumberSummary {
   sid: string;
+  account_sid: string;
   phone_number: string;
   friendly_name: string;
   trunk_sid: string | null;
+  voice_url: string | null;
+  voice_application_sid: string | null;
+  /** RFC 2822, as Twilio's 2010 API writes it. */
   date_created: string;
+  /** ISO 8601 time Twilio's API starts showing the number; null when it already does. */
+  visible_at: string | null;
+}
+
+/** Body of POST /__standin/numbers. */
+export interface PlantNumberSpec {
+  phone_number: string;
+  /** Default: the master account. */
+  account_sid?: string;
+  friendly_name?: string;
+  trunk_sid?: string;
+  voice_url?: string;
+  voice_application_sid?: string;
+  /** ISO 8601; default now. */
+  date_created?: string;
+}
+
+/** Body of POST /__standin/accounts. */
+export interface NewAccountSpec {
+  friendly_name?: string;
+  /** Default "Full". */
+  type?: AccountType;
+  /** Default "active". */
+  status?: AccountStatus;
+}
+
+/** Reply of POST /__standin/accounts. */
+export interface CreatedAccount {
+  account_sid: string;
+  auth_token: string;
+}
+
+/** An account as GET /__standin/accounts lists it (the master account first). */
+export interface StandinAccount {
+  sid: string;
+  /** A dev-only secret: the control API shows it, the request log never does. */
+  auth_token: string;
+  friendly_name: string;
+  type: AccountType;
+  status: AccountStatus;
+  /** RFC 2822. */
+  date_created: string;
+}
+
+/** Body of POST /__standin/caller-ids. */
+export interface NewCallerIdSpec {
+  phone_number: string;
+  /** Default: the master account. */
+  account_sid?: string;
+  friendly_name?: string;
+}
+
+/** A verified caller id, as POST and GET /__standin/caller-ids show it. */
+export interface StandinCallerId {
+  sid: string;
+  account_sid: string;
+  phone_number: string;
+  friendly_name: string;
+  /** RFC 2822. */
+  date_created: string;
+}
+
+/** GET /__standin/settings; each is set by its own control route and cleared by reset. */
+export interface StandinSettings {
+  /** POST /__standin/latency: every Twilio reply waits this long after the work is done. */
+  latency_ms: number;
+  /** POST /__standin/list-lag: a bought number is hidden this long after its purchase. */
+  list_lag_ms: number;
+  /** POST /__standin/release-hold: a released number is not for sale for this long. */
+  release_hold_ms: number;
 }
 
 export interface TwilioErrorBody {

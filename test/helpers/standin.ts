@@ -1,7 +1,14 @@
 import { env } from "cloudflare:workers";
 import type {
+  CreatedAccount,
   FaultSpec,
+  NewAccountSpec,
+  NewCallerIdSpec,
   OwnedNumberSummary,
+  PlantNumberSpec,
+  StandinAccount,
+  StandinCallerId,
+  StandinSettings,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
 
@@ -27,6 +34,11 @@ async function control<T>(method: string, path: string, body?: unknown): Promise
   return response.json<T>();
 }
 
+/** `Authorization` for an account the stand-in created: its SID and auth token. */
+export function basicAuth(account: CreatedAccount): string {
+  return `Basic ${btoa(`${account.account_sid}:${account.auth_token}`)}`;
+}
+
 export const twilioStandin = {
   reset: () => control("POST", "reset"),
   addFault: (fault: StandinFault) => control("POST", "faults", fault),
@@ -39,6 +51,25 @@ export const twilioStandin = {
     ),
   buyDirectly: (phoneNumber: string) =>
     control<StandinNumber>("POST", "numbers", { phone_number: phoneNumber }),
+  /** Owns a number with no Twilio request: any account, voice settings, an old date_created. */
+  plantNumber: (spec: PlantNumberSpec) => control<StandinNumber>("POST", "numbers", spec),
   requests: async () => (await control<{ requests: StandinRequest[] }>("GET", "requests")).requests,
   clearRequests: () => control("DELETE", "requests"),
+
+  /** A new Twilio account (Full and active unless told); its SID and auth token. */
+  createAccount: (spec: NewAccountSpec = {}) => control<CreatedAccount>("POST", "accounts", spec),
+  /** Every account, the master account first, auth tokens included. */
+  accounts: async () => (await control<{ accounts: StandinAccount[] }>("GET", "accounts")).accounts,
+  /** A verified caller id (OutgoingCallerIds) of the account (default: the master account). */
+  addCallerId: (spec: NewCallerIdSpec) => control<StandinCallerId>("POST", "caller-ids", spec),
+  callerIds: async () =>
+    (await control<{ caller_ids: StandinCallerId[] }>("GET", "caller-ids")).caller_ids,
+
+  /** Bought numbers stay out of IncomingPhoneNumbers lists for `ms` (0: no lag). */
+  setListLag: (ms: number) => control("POST", "list-lag", { ms }),
+  /** Released numbers stay off sale for `ms` (0: back on sale at once). */
+  setReleaseHold: (ms: number) => control("POST", "release-hold", { ms }),
+  /** Every Twilio reply waits `ms` after the work is done. */
+  setLatency: (ms: number) => control("POST", "latency", { ms }),
+  settings: () => control<StandinSettings>("GET", "settings"),
 };

@@ -2,9 +2,13 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { checkTwilioRequest, checkTwilioResponse } from "../../standins/twilio/openapi-contract";
 import type {
+  CreatedAccount,
   Fault,
   FaultSpec,
+  NewAccountSpec,
   OwnedNumberSummary,
+  StandinAccount,
+  StandinCallerId,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
 
@@ -128,6 +132,13 @@ async function buyOk(
   const response = await buy(phoneNumber, extra);
   expect(response.status).toBe(201);
   return (await response.json()) as IncomingNumber;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function lookUp(phoneNumber: string): Promise<string[]> {
+  const page = await listNumbers(`?PhoneNumber=${encodeURIComponent(phoneNumber)}`);
+  return page.incoming_phone_numbers.map((n) => n.phone_number);
 }
 
 async function listNumbers(query: string): Promise<IncomingNumberPage> {
@@ -317,10 +328,14 @@ describe("buying and releasing", () => {
     expect(await ownedNumbers()).toEqual([
       {
         sid: bought.sid,
+        account_sid: ACCOUNT_SID,
         phone_number: target,
         friendly_name: "Support line",
         trunk_sid: TRUNK_SID,
+        voice_url: null,
+        voice_application_sid: null,
         date_created: bought.date_created,
+        visible_at: null,
       },
     ]);
 
@@ -904,5 +919,684 @@ describe("latency setting", () => {
     const again = Date.now();
     await search({ AreaCode: "907" });
     expect(Date.now() - again).toBeLessThan(250);
+  });
+});
+
+describe("what production Twilio does", () => {
+  it("status_then_complete: a 5xx now, and the purchase shows up only later", async () => {
+    await addFault({
+      operation: "purchase",
+      kind: "status_then_complete",
+      status: 504,
+      complete_after_ms: 500,
+      times: 1,
+    });
+    const target = (await availableIn("415"))[0] ?? "";
+    const failed = await buy(target);
+    expect(failed.status).toBe(504);
+    expect(await failed.json()).toEqual({
+      code: 20500,
+      message: "Internal Server Error",
+      more_info: "https://www.twilio.com/docs/errors/20500",
+      status: 504,
+    });
+
+    // Bought behind the edge: no longer for sale, but Twilio does not show it yet.
+    expect(await availableIn("415")).not.toContain(target);
+    const second = await buy(target);
+    expect(await second.json()).toMatchObject({ code: 21422, status: 400 });
+    expect(await lookUp(target)).toEqual([]);
+    expect((await listNumbers("")).incoming_phone_numbers).toEqual([]);
+    const [owned] = await ownedNumbers();
+    expect(owned?.phone_number).toBe(target);
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${owned?.sid}.json`;
+    expect((await twilio("GET", path)).status).toBe(404);
+    const early = await twilio("DELETE", path);
+    expect(early.status).toBe(404);
+    expect((await ownedNumbers()).map((n) => n.phone_number)).toEqual([target]);
+
+    await sleep(550);
+    expect(await lookUp(target)).toEqual([target]);
+    expect((await twilio("GET", path)).status).toBe(200);
+    const entry = (await requestLog()).find((e) => e.operation === "purchase");
+    expect(entry).toMatchObject({ status: 504, fault: "status_then_complete" });
+  });
+
+  it("status_then_complete: a purchase that cannot happen stays undone", async () => {
+    await addFault({ operation: "purchase", kind: "status_then_complete", status: 502 });
+    expect((await buy("+15005550000")).status).toBe(502);
+    expect((await buy("+15335550123")).status).toBe(502);
+    expect(await ownedNumbers()).toEqual([]);
+    const fault = (await control<{ faults: Fault[] }>("GET", "faults")).faults[0];
+    expect(fault).toMatchObject({ status: 502, complete_after_ms: 1000, retry_after: null });
+  });
+
+  it("list lag: a bought number is listed only after the lag, though the POST returns it", async () => {
+    await control("POST", "list-lag", { ms: 500 });
+    expect(await control("GET", "settings")).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 500,
+      release_hold_ms: 0,
+    });
+    const target = (await availableIn("212"))[0] ?? "";
+    const bought = await buyOk(target);
+    expect(bought.phone_number).toBe(target);
+    expect(await lookUp(target)).toEqual([]);
+    expect((await listNumbers("")).incoming_phone_numbers).toEqual([]);
+    expect(await availableIn("212")).not.toContain(target);
+
+    await sleep(550);
+    expect(await lookUp(target)).toEqual([target]);
+    expect((await listNumbers("")).incoming_phone_numbers.map((n) => n.sid)).toEqual([bought.sid]);
+
+    await control("POST", "reset");
+    expect(await control("GET", "settings")).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 0,
+      release_hold_ms: 0,
+    });
+    const next = (await availableIn("212"))[1] ?? "";
+    await buyOk(next);
+    expect(await lookUp(next)).toEqual([next]);
+  });
+
+  it("429 without Retry-After, and Retry-After on any status fault", async () => {
+    await addFault({
+      operation: "search",
+      kind: "status",
+      status: 429,
+      retry_after: null,
+      times: 1,
+    });
+    await addFault({ operation: "search", kind: "status", status: 503, retry_after: 7, times: 1 });
+    await addFault({ operation: "search", kind: "status", status: 429, times: 1 });
+
+    const bare = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(bare.status).toBe(429);
+    expect(bare.headers.get("Retry-After")).toBeNull();
+    expect(await bare.json()).toMatchObject({ code: 20429, status: 429 });
+
+    const unavailable = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.headers.get("Retry-After")).toBe("7");
+
+    const usual = await twilio("GET", `${SEARCH_PATH}?AreaCode=415`);
+    expect(usual.headers.get("Retry-After")).toBe("1");
+  });
+
+  it("a 5xx from the edge with an HTML page instead of Twilio's JSON", async () => {
+    await addFault({ operation: "purchase", kind: "status", status: 502, body: "html", times: 1 });
+    const target = (await availableIn("415"))[0] ?? "";
+    const failed = await buy(target);
+    expect(failed.status).toBe(502);
+    expect(failed.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    const page = await failed.text();
+    expect(page).toContain("<title>502 Bad Gateway</title>");
+    expect(() => JSON.parse(page)).toThrow();
+    expect(await ownedNumbers()).toEqual([]);
+
+    const entry = (await requestLog()).find((e) => e.operation === "purchase");
+    expect(entry).toMatchObject({ status: 502, response: page, fault: "status" });
+    // Twilio's spec knows no such body, but production sends it: the contract check lets it be.
+    expect(checkTwilioResponse(entry as TwilioRequestLogEntry)).toEqual([]);
+  });
+
+  it("a release answered 404 while the number is still held", async () => {
+    const target = (await availableIn("415"))[0] ?? "";
+    const bought = await buyOk(target);
+    await addFault({ operation: "release", kind: "status", status: 404, code: 20404, times: 1 });
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`;
+    const released = await twilio("DELETE", path);
+    expect(released.status).toBe(404);
+    expect(await released.json()).toEqual({
+      code: 20404,
+      message: `The requested resource ${path} was not found`,
+      more_info: "https://www.twilio.com/docs/errors/20404",
+      status: 404,
+    });
+    // Still owned, still billed: only a lookup by PhoneNumber tells the truth.
+    expect((await ownedNumbers()).map((n) => n.sid)).toEqual([bought.sid]);
+    expect(await lookUp(target)).toEqual([target]);
+    expect(await availableIn("415")).not.toContain(target);
+  });
+
+  it("release hold: a released number is off sale until the hold ends", async () => {
+    await control("POST", "release-hold", { ms: 500 });
+    const target = (await availableIn("617"))[0] ?? "";
+    const bought = await buyOk(target);
+    const path = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`;
+    expect((await twilio("DELETE", path)).status).toBe(204);
+    expect(await ownedNumbers()).toEqual([]);
+    expect(await lookUp(target)).toEqual([]);
+    expect(await availableIn("617")).not.toContain(target);
+    const again = await buy(target);
+    expect(await again.json()).toMatchObject({ code: 21422, status: 400 });
+    const byAreaCode = await twilio("POST", NUMBERS_PATH, { form: { AreaCode: "617" } });
+    expect(((await byAreaCode.json()) as IncomingNumber).phone_number).not.toBe(target);
+
+    await sleep(550);
+    expect(await availableIn("617")).toContain(target);
+    await buyOk(target);
+  });
+
+  it("plants a number bought long ago, with Twilio's RFC 2822 date", async () => {
+    const target = (await availableIn("602"))[0] ?? "";
+    const planted = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+      method: "POST",
+      body: JSON.stringify({ phone_number: target, date_created: "2019-03-04T05:06:07Z" }),
+    });
+    expect(planted.status).toBe(201);
+    const entry = (await planted.json()) as OwnedNumberSummary;
+    expect(entry.date_created).toBe("Mon, 04 Mar 2019 05:06:07 +0000");
+    expect((await ownedNumbers())[0]?.date_created).toBe("Mon, 04 Mar 2019 05:06:07 +0000");
+
+    const [listed] = (await listNumbers("")).incoming_phone_numbers;
+    expect(listed).toMatchObject({
+      date_created: "Mon, 04 Mar 2019 05:06:07 +0000",
+      date_updated: "Mon, 04 Mar 2019 05:06:07 +0000",
+    });
+
+    for (const date_created of ["yesterday", "2019-03-04", 20190304]) {
+      const bad = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+        method: "POST",
+        body: JSON.stringify({ phone_number: "+16025550111", date_created }),
+      });
+      expect(bad.status, String(date_created)).toBe(400);
+    }
+  });
+
+  it("odd_item: a search or a list page holds one item without phone_number", async () => {
+    await addFault({ operation: "search", kind: "odd_item", times: 1 });
+    const page = await search({ AreaCode: "415", PageSize: "5" });
+    expect(page.available_phone_numbers).toHaveLength(5);
+    const [odd, ...rest] = page.available_phone_numbers;
+    expect(odd).toMatchObject({ phone_number: null, iso_country: null, region: "CA" });
+    expect(rest.every((n) => /^\+1415\d{7}$/.test(n.phone_number))).toBe(true);
+    expect((await search({ AreaCode: "415", PageSize: "5" })).available_phone_numbers[0]).toEqual(
+      rest[0],
+    );
+
+    const target = rest[0]?.phone_number ?? "";
+    await buyOk(target);
+    await addFault({ operation: "lookup", kind: "odd_item", times: 1 });
+    const listed = await listNumbers(`?PhoneNumber=${encodeURIComponent(target)}`);
+    expect(listed.incoming_phone_numbers.map((n) => n.phone_number)).toEqual([null, target]);
+    expect(await lookUp(target)).toEqual([target]);
+
+    const log = await requestLog();
+    expect(log.filter((e) => e.fault === "odd_item")).toHaveLength(2);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("rejects malformed options of the new faults", async () => {
+    const bad = [
+      { operation: "search", kind: "status_then_complete", status: 502 },
+      { operation: "purchase", kind: "status_then_complete", status: 429 },
+      { operation: "purchase", kind: "status_then_complete" },
+      { operation: "purchase", kind: "status", status: 500, complete_after_ms: 10 },
+      { operation: "purchase", kind: "status", status: 429, body: "html" },
+      { operation: "purchase", kind: "status", status: 502, body: "xml" },
+      { operation: "purchase", kind: "delay", retry_after: 3 },
+      { operation: "purchase", kind: "status", status: 429, retry_after: -1 },
+      { operation: "purchase", kind: "odd_item" },
+    ];
+    for (const spec of bad) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/faults`, {
+        method: "POST",
+        body: JSON.stringify(spec),
+      });
+      expect(response.status, JSON.stringify(spec)).toBe(400);
+    }
+    for (const path of ["list-lag", "release-hold"]) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/${path}`, {
+        method: "POST",
+        body: JSON.stringify({ ms: -5 }),
+      });
+      expect(response.status, path).toBe(400);
+    }
+    expect((await control<{ faults: Fault[] }>("GET", "faults")).faults).toEqual([]);
+  });
+});
+
+describe("several accounts", () => {
+  const createAccount = (spec: NewAccountSpec = {}) =>
+    control<CreatedAccount>("POST", "accounts", spec);
+  const accountPath = (sid: string) => `/2010-04-01/Accounts/${sid}`;
+  const asAccount = (account: CreatedAccount) => basic(account.account_sid, account.auth_token);
+
+  it("creates accounts, each with its own SID and auth token", async () => {
+    const created = await createAccount({ friendly_name: "Customer A", type: "Trial" });
+    expect(created.account_sid).toMatch(/^AC[0-9a-f]{32}$/);
+    expect(created.auth_token).toMatch(/^[0-9a-f]{32}$/);
+    const other = await createAccount();
+    expect(other.account_sid).not.toBe(created.account_sid);
+
+    const { accounts } = await control<{ accounts: StandinAccount[] }>("GET", "accounts");
+    expect(accounts.map((a) => a.sid)).toEqual([
+      ACCOUNT_SID,
+      created.account_sid,
+      other.account_sid,
+    ]);
+    expect(accounts[0]).toMatchObject({ auth_token: AUTH_TOKEN, type: "Full", status: "active" });
+    expect(accounts[1]).toMatchObject({
+      auth_token: created.auth_token,
+      friendly_name: "Customer A",
+      type: "Trial",
+      status: "active",
+    });
+    expect(accounts[1]?.date_created).toMatch(RFC_2822);
+
+    await control("POST", "reset");
+    const afterReset = await control<{ accounts: StandinAccount[] }>("GET", "accounts");
+    expect(afterReset.accounts.map((a) => a.sid)).toEqual([ACCOUNT_SID]);
+  });
+
+  it("GET Accounts/{AC}.json answers with the account, its auth token included", async () => {
+    const customer = await createAccount({ friendly_name: "Customer B", status: "suspended" });
+    const path = `${accountPath(customer.account_sid)}.json`;
+    const response = await twilio("GET", path, { authorization: asAccount(customer) });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      sid: customer.account_sid,
+      owner_account_sid: customer.account_sid,
+      auth_token: customer.auth_token,
+      friendly_name: "Customer B",
+      status: "suspended",
+      type: "Full",
+      uri: path,
+    });
+    expect(body.date_created).toMatch(RFC_2822);
+    expect(body.date_updated).toBe(body.date_created);
+
+    const master = await twilio("GET", `${ACCOUNT_PATH}.json`);
+    expect(await master.json()).toMatchObject({ sid: ACCOUNT_SID, status: "active", type: "Full" });
+
+    // The request log keeps the field but never the token.
+    const log = await requestLog();
+    expect(log.map((e) => e.operation)).toEqual(["account", "account"]);
+    expect(log[0]?.response).toMatchObject({ auth_token: "[redacted]" });
+    expect(JSON.stringify(log)).not.toContain(customer.auth_token);
+    expect(JSON.stringify(log)).not.toContain(AUTH_TOKEN);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("refuses another account's credentials and another account's path", async () => {
+    const customer = await createAccount();
+    const customerPath = `${accountPath(customer.account_sid)}.json`;
+    const wrongToken = await twilio("GET", customerPath, {
+      authorization: basic(customer.account_sid, AUTH_TOKEN),
+    });
+    expect(wrongToken.status).toBe(401);
+    expect(await wrongToken.json()).toMatchObject({ code: 20003, status: 401 });
+
+    const masterOnCustomer = await twilio("GET", customerPath);
+    expect(masterOnCustomer.status).toBe(404);
+    expect(await masterOnCustomer.json()).toMatchObject({ code: 20404, status: 404 });
+    const customerOnMaster = await twilio("GET", NUMBERS_PATH, {
+      authorization: asAccount(customer),
+    });
+    expect(customerOnMaster.status).toBe(404);
+    const apiKeyOnCustomer = await twilio("GET", customerPath, {
+      authorization: basic(API_KEY_SID, API_KEY_SECRET),
+    });
+    expect(apiKeyOnCustomer.status).toBe(404);
+
+    // The log names who tried when the path does not, and never holds a secret.
+    const log = await requestLog();
+    expect(log.map((e) => [e.auth, e.username])).toEqual([
+      ["invalid", undefined],
+      ["account", ACCOUNT_SID],
+      ["account", customer.account_sid],
+      ["api_key", API_KEY_SID],
+    ]);
+    const serialized = JSON.stringify(log);
+    for (const secret of [customer.auth_token, AUTH_TOKEN, API_KEY_SECRET]) {
+      expect(serialized).not.toContain(secret);
+    }
+  });
+
+  it("keeps each account's numbers apart, though a number is for sale to nobody once owned", async () => {
+    const customer = await createAccount();
+    const customerNumbers = `${accountPath(customer.account_sid)}/IncomingPhoneNumbers.json`;
+    const [mine, theirs] = (await availableIn("512")).slice(0, 2);
+    const boughtByCustomer = await twilio("POST", customerNumbers, {
+      authorization: asAccount(customer),
+      form: { PhoneNumber: theirs ?? "" },
+    });
+    expect(boughtByCustomer.status).toBe(201);
+    const theirNumber = (await boughtByCustomer.json()) as IncomingNumber;
+    expect(theirNumber).toMatchObject({
+      account_sid: customer.account_sid,
+      uri: `${accountPath(customer.account_sid)}/IncomingPhoneNumbers/${theirNumber.sid}.json`,
+    });
+    const myNumber = await buyOk(mine ?? "");
+
+    expect((await listNumbers("")).incoming_phone_numbers.map((n) => n.sid)).toEqual([
+      myNumber.sid,
+    ]);
+    const theirList = await twilio("GET", `${customerNumbers}?PhoneNumber=${theirs}`, {
+      authorization: asAccount(customer),
+    });
+    expect(
+      ((await theirList.json()) as IncomingNumberPage).incoming_phone_numbers.map((n) => n.sid),
+    ).toEqual([theirNumber.sid]);
+    expect(await availableIn("512")).not.toContain(theirs);
+    expect(await (await buy(theirs ?? "")).json()).toMatchObject({ code: 21422 });
+    // The master account cannot see, change or release the customer's number through its path.
+    const viaMaster = `${ACCOUNT_PATH}/IncomingPhoneNumbers/${theirNumber.sid}.json`;
+    expect((await twilio("GET", viaMaster)).status).toBe(404);
+    expect((await twilio("DELETE", viaMaster)).status).toBe(404);
+
+    expect(
+      (await ownedNumbers()).map((n) => [n.account_sid, n.phone_number, n.visible_at]),
+    ).toEqual([
+      [customer.account_sid, theirs, null],
+      [ACCOUNT_SID, mine, null],
+    ]);
+  });
+
+  it("a suspended or closed account reads its status and nothing else", async () => {
+    for (const status of ["suspended", "closed"] as const) {
+      const customer = await createAccount({ status });
+      const fetched = await twilio("GET", `${accountPath(customer.account_sid)}.json`, {
+        authorization: asAccount(customer),
+      });
+      expect(await fetched.json()).toMatchObject({ status });
+      const searched = await twilio(
+        "GET",
+        `${accountPath(customer.account_sid)}/AvailablePhoneNumbers/US/Local.json?AreaCode=415`,
+        { authorization: asAccount(customer) },
+      );
+      expect(searched.status).toBe(401);
+      expect(await searched.json()).toMatchObject({ code: 20005, status: 401 });
+    }
+  });
+
+  it("plants numbers with an account, a voice URL or application, and updates them", async () => {
+    const customer = await createAccount();
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+16175550123",
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+    });
+    expect(planted).toMatchObject({
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+      trunk_sid: null,
+      visible_at: null,
+    });
+    const path = `${accountPath(customer.account_sid)}/IncomingPhoneNumbers/${planted.sid}.json`;
+    const auth = { authorization: asAccount(customer) };
+    expect(await (await twilio("GET", path, auth)).json()).toMatchObject({
+      account_sid: customer.account_sid,
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+    });
+
+    // A trunk and a voice application exclude each other; the voice URL stays as it was.
+    const onTrunk = await twilio("POST", path, { ...auth, form: { TrunkSid: TRUNK_SID } });
+    expect(await onTrunk.json()).toMatchObject({
+      trunk_sid: TRUNK_SID,
+      voice_application_sid: null,
+      voice_url: "https://example.com/voice",
+    });
+    const onApp = await twilio("POST", path, {
+      ...auth,
+      form: {
+        VoiceApplicationSid: "AP00000000000000000000000000000002",
+        VoiceUrl: "https://example.com/other",
+      },
+    });
+    expect(await onApp.json()).toMatchObject({
+      trunk_sid: null,
+      voice_application_sid: "AP00000000000000000000000000000002",
+      voice_url: "https://example.com/other",
+    });
+    expect((await ownedNumbers())[0]).toMatchObject({
+      voice_application_sid: "AP00000000000000000000000000000002",
+      voice_url: "https://example.com/other",
+    });
+
+    for (const body of [
+      { phone_number: "+16175550124", account_sid: "AC99999999999999999999999999999999" },
+      { phone_number: "+16175550124", voice_url: 5 },
+    ]) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/numbers`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(response.status, JSON.stringify(body)).toBe(body.voice_url ? 400 : 404);
+    }
+  });
+
+  it("verified caller ids: OutgoingCallerIds.json?PhoneNumber= per account", async () => {
+    const customer = await createAccount();
+    const added = await control<StandinCallerId>("POST", "caller-ids", {
+      account_sid: customer.account_sid,
+      phone_number: "+14155550100",
+      friendly_name: "Front desk",
+    });
+    expect(added).toMatchObject({
+      account_sid: customer.account_sid,
+      phone_number: "+14155550100",
+      friendly_name: "Front desk",
+    });
+    expect(added.sid).toMatch(/^PN[0-9a-f]{32}$/);
+    await control("POST", "caller-ids", { phone_number: "+14155550100" });
+    expect(
+      (await control<{ caller_ids: StandinCallerId[] }>("GET", "caller-ids")).caller_ids.map(
+        (c) => c.account_sid,
+      ),
+    ).toEqual([customer.account_sid, ACCOUNT_SID]);
+
+    const path = `${accountPath(customer.account_sid)}/OutgoingCallerIds.json`;
+    const auth = { authorization: asAccount(customer) };
+    const found = await twilio("GET", `${path}?PhoneNumber=%2B14155550100`, auth);
+    expect(found.status).toBe(200);
+    const page = (await found.json()) as { outgoing_caller_ids: Record<string, unknown>[] };
+    expect(page.outgoing_caller_ids).toEqual([
+      {
+        account_sid: customer.account_sid,
+        date_created: expect.stringMatching(RFC_2822),
+        date_updated: expect.stringMatching(RFC_2822),
+        friendly_name: "Front desk",
+        phone_number: "+14155550100",
+        sid: added.sid,
+        uri: `${accountPath(customer.account_sid)}/OutgoingCallerIds/${added.sid}.json`,
+      },
+    ]);
+    const literalPlus = await twilio("GET", `${path}?PhoneNumber=+14155550100`, auth);
+    expect(
+      ((await literalPlus.json()) as typeof page).outgoing_caller_ids.map((c) => c.sid),
+    ).toEqual([added.sid]);
+    // Exact match only: a prefix finds nothing.
+    const partial = await twilio("GET", `${path}?PhoneNumber=%2B1415555`, auth);
+    expect(((await partial.json()) as typeof page).outgoing_caller_ids).toEqual([]);
+
+    // The literal "+" (a space once decoded) is the one request the spec would not allow.
+    const problems = (await requestLog())
+      .filter((e) => e.query.PhoneNumber !== " 14155550100")
+      .flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+
+    const duplicate = await standin().fetch(`${ORIGIN}/__standin/caller-ids`, {
+      method: "POST",
+      body: JSON.stringify({ account_sid: customer.account_sid, phone_number: "+14155550100" }),
+    });
+    expect(duplicate.status).toBe(409);
+  });
+
+  it("rejects malformed account and caller id specs", async () => {
+    const cases: [string, unknown, number][] = [
+      ["accounts", { type: "Enterprise" }, 400],
+      ["accounts", { status: "gone" }, 400],
+      ["accounts", { friendly_name: 3 }, 400],
+      ["caller-ids", {}, 400],
+      ["caller-ids", { phone_number: "4155550100" }, 400],
+      ["caller-ids", { phone_number: "+14155550100", account_sid: "AC123" }, 404],
+    ];
+    for (const [path, body, status] of cases) {
+      const response = await standin().fetch(`${ORIGIN}/__standin/${path}`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      expect(response.status, `${path} ${JSON.stringify(body)}`).toBe(status);
+    }
+  });
+});
+
+describe("SIP credential lists", () => {
+  const LISTS_PATH = `${ACCOUNT_PATH}/SIP/CredentialLists.json`;
+  const listPath = (sid: string) => `${ACCOUNT_PATH}/SIP/CredentialLists/${sid}`;
+  const STRONG = "IWasAtSignal2018";
+
+  async function createList(name: string): Promise<Record<string, unknown> & { sid: string }> {
+    const response = await twilio("POST", LISTS_PATH, { form: { FriendlyName: name } });
+    expect(response.status).toBe(201);
+    return (await response.json()) as Record<string, unknown> & { sid: string };
+  }
+
+  it("creates, lists, renames and deletes credential lists", async () => {
+    const list = await createList("Office PBX");
+    expect(list.sid).toMatch(/^CL[0-9a-f]{32}$/);
+    expect(list).toEqual({
+      account_sid: ACCOUNT_SID,
+      date_created: expect.stringMatching(RFC_2822),
+      date_updated: expect.stringMatching(RFC_2822),
+      friendly_name: "Office PBX",
+      sid: list.sid,
+      subresource_uris: { credentials: `${listPath(list.sid)}/Credentials.json` },
+      uri: `${listPath(list.sid)}.json`,
+    });
+    const second = await createList("Branch");
+
+    const listed = await twilio("GET", LISTS_PATH);
+    const page = (await listed.json()) as { credential_lists: { sid: string }[] };
+    expect(page.credential_lists.map((l) => l.sid)).toEqual([list.sid, second.sid]);
+
+    const renamed = await twilio("POST", `${listPath(list.sid)}.json`, {
+      form: { FriendlyName: "Head office" },
+    });
+    expect(await renamed.json()).toMatchObject({ friendly_name: "Head office" });
+    expect(await (await twilio("GET", `${listPath(list.sid)}.json`)).json()).toMatchObject({
+      friendly_name: "Head office",
+    });
+
+    expect((await twilio("DELETE", `${listPath(list.sid)}.json`)).status).toBe(204);
+    const gone = await twilio("GET", `${listPath(list.sid)}.json`);
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ code: 20404 });
+    expect((await twilio("DELETE", `${listPath(list.sid)}.json`)).status).toBe(404);
+
+    const unnamed = await twilio("POST", LISTS_PATH, { form: {} });
+    expect(unnamed.status).toBe(400);
+    expect(await unnamed.json()).toEqual({
+      code: 20001,
+      message: "Missing required parameter FriendlyName in the post body",
+      more_info: "https://www.twilio.com/docs/errors/20001",
+      status: 400,
+    });
+    const tooLong = await twilio("POST", LISTS_PATH, { form: { FriendlyName: "x".repeat(65) } });
+    expect(tooLong.status).toBe(400);
+  });
+
+  it("credentials: a username once per list, strong passwords only, never shown or logged", async () => {
+    const list = await createList("Office PBX");
+    const credentialsPath = `${listPath(list.sid)}/Credentials.json`;
+    const created = await twilio("POST", credentialsPath, {
+      form: { Username: "alice", Password: STRONG },
+    });
+    expect(created.status).toBe(201);
+    const credential = (await created.json()) as Record<string, unknown> & { sid: string };
+    expect(credential).toEqual({
+      sid: expect.stringMatching(/^CR[0-9a-f]{32}$/),
+      account_sid: ACCOUNT_SID,
+      credential_list_sid: list.sid,
+      username: "alice",
+      date_created: expect.stringMatching(RFC_2822),
+      date_updated: expect.stringMatching(RFC_2822),
+      uri: `${listPath(list.sid)}/Credentials/${credential.sid}.json`,
+    });
+
+    const weak = ["Short1aA", "nodigitsHereAtAll", "alllowercase123", "ALLUPPERCASE123"];
+    for (const password of weak) {
+      const refused = await twilio("POST", credentialsPath, {
+        form: { Username: "bob", Password: password },
+      });
+      expect(refused.status, password).toBe(400);
+      expect(await refused.json()).toMatchObject({ code: 21240, status: 400 });
+    }
+    const duplicate = await twilio("POST", credentialsPath, {
+      form: { Username: "alice", Password: "AnotherStrong123" },
+    });
+    expect(duplicate.status).toBe(400);
+    expect(await duplicate.json()).toMatchObject({ code: 21240 });
+    const missing = await twilio("POST", credentialsPath, { form: { Username: "carol" } });
+    expect(await missing.json()).toMatchObject({ code: 20001, status: 400 });
+    const updatedWeak = await twilio(
+      "POST",
+      `${listPath(list.sid)}/Credentials/${credential.sid}.json`,
+      {
+        form: { Password: "weak" },
+      },
+    );
+    expect(await updatedWeak.json()).toMatchObject({ code: 21240 });
+    const updated = await twilio(
+      "POST",
+      `${listPath(list.sid)}/Credentials/${credential.sid}.json`,
+      {
+        form: { Password: "ChangedPassword9" },
+      },
+    );
+    expect(updated.status).toBe(200);
+
+    const listed = await twilio("GET", credentialsPath);
+    expect(
+      ((await listed.json()) as { credentials: { username: string }[] }).credentials.map(
+        (c) => c.username,
+      ),
+    ).toEqual(["alice"]);
+
+    const log = await requestLog();
+    const serialized = JSON.stringify(log);
+    for (const password of [STRONG, ...weak, "AnotherStrong123", "ChangedPassword9"]) {
+      expect(serialized).not.toContain(password);
+    }
+    expect(log.find((e) => e.form?.Username === "alice")?.form).toEqual({
+      Username: "alice",
+      Password: "[redacted]",
+    });
+    // Carol's request, without a Password, is the one the spec does not allow.
+    const problems = log
+      .filter((e) => e.form?.Username !== "carol")
+      .flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+
+    expect(
+      (await twilio("DELETE", `${listPath(list.sid)}/Credentials/${credential.sid}.json`)).status,
+    ).toBe(204);
+    expect(
+      (await twilio("GET", `${listPath(list.sid)}/Credentials/${credential.sid}.json`)).status,
+    ).toBe(404);
+  });
+
+  it("belong to their account", async () => {
+    const list = await createList("Office PBX");
+    const customer = await control<CreatedAccount>("POST", "accounts", {});
+    const customerAuth = basic(customer.account_sid, customer.auth_token);
+    const theirPath = `/2010-04-01/Accounts/${customer.account_sid}/SIP/CredentialLists`;
+    const foreign = await twilio("GET", `${theirPath}/${list.sid}.json`, {
+      authorization: customerAuth,
+    });
+    expect(foreign.status).toBe(404);
+    const theirLists = await twilio("GET", `${theirPath}.json`, { authorization: customerAuth });
+    expect(((await theirLists.json()) as { credential_lists: unknown[] }).credential_lists).toEqual(
+      [],
+    );
   });
 });
