@@ -18,8 +18,17 @@ describe("reconciliation of the master Twilio account against D1", () => {
     const forgotten = await searchAndBuy(ws, "601", { index: 2 });
     // An orphan we bought: its record is gone (as after a disaster), its journal entry is not.
     await env.DB.prepare("DELETE FROM phone_numbers WHERE id = ?").bind(forgotten.id).run();
-    // A number on the account that this service never bought (Console, port, another system).
-    const foreign = await twilioStandin.buyDirectly("+16015550199");
+    // Numbers on the account that this service never bought (Console, port, another system),
+    // bought years ago: their age must not be what protects them. One is even on our trunk.
+    const foreign = await twilioStandin.plantNumber({
+      phone_number: "+16015550199",
+      date_created: "2019-03-04T05:06:07Z",
+    });
+    await twilioStandin.plantNumber({
+      phone_number: "+16015550198",
+      date_created: "2019-03-04T05:06:07Z",
+      trunk_sid: env.TWILIO_TRUNK_SID,
+    });
     // Lost: Twilio no longer has a recorded number.
     const lostSid = (await twilioStandin.numbers()).find((n) => n.phone_number === lost.e164)?.sid;
     await env.TWILIO_UPSTREAM?.fetch(
@@ -33,14 +42,15 @@ describe("reconciliation of the master Twilio account against D1", () => {
     );
 
     const report = await reconcileTwilioNumbers(env, { fix: false });
-    expect(report.twilio_numbers).toBe(3);
+    expect(report.twilio_numbers).toBe(4);
     expect(report.orphans).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ e164: forgotten.e164, ours: true, action: "none" }),
         expect.objectContaining({ sid: foreign.sid, e164: "+16015550199", ours: false }),
+        expect.objectContaining({ e164: "+16015550198", ours: false }),
       ]),
     );
-    expect(report.orphans).toHaveLength(2);
+    expect(report.orphans).toHaveLength(3);
     expect(report.lost).toEqual([
       expect.objectContaining({ id: lost.id, workspace_id: ws.id, action: "none" }),
     ]);
@@ -54,6 +64,7 @@ describe("reconciliation of the master Twilio account against D1", () => {
     const byE164 = (r: typeof young, e164: string) => r.orphans.find((o) => o.e164 === e164);
     expect(byE164(young, forgotten.e164)?.action).toBe("kept_recent");
     expect(byE164(young, "+16015550199")?.action).toBe("not_ours");
+    expect(byE164(young, "+16015550198")?.action).toBe("not_ours");
     expect(young.lost[0]?.action).toBe("marked_released");
     expect((await call(`${BASE}/${lost.id}`, { key: ws.key })).status).toBe(404);
     // The lost number no longer counts against the cap of 3 (kept + forgotten's ledger row).
@@ -64,10 +75,13 @@ describe("reconciliation of the master Twilio account against D1", () => {
     const later = await reconcileTwilioNumbers(env, { fix: true, now: Date.now() + 2 * HOUR });
     expect(byE164(later, forgotten.e164)?.action).toBe("released");
     expect(byE164(later, "+16015550199")?.action).toBe("not_ours");
+    expect(byE164(later, "+16015550198")?.action).toBe("not_ours");
     expect(await twilioStandin.held()).not.toContain(forgotten.e164);
-    expect(await twilioStandin.held()).toContain("+16015550199");
+    expect(await twilioStandin.held()).toEqual(
+      expect.arrayContaining(["+16015550199", "+16015550198"]),
+    );
     const clean = await reconcileTwilioNumbers(env, { fix: false });
-    expect(clean.orphans.map((o) => o.e164)).toEqual(["+16015550199"]);
+    expect(clean.orphans.map((o) => o.e164).sort()).toEqual(["+16015550198", "+16015550199"]);
     expect(clean.lost).toEqual([]);
     const list = await (await call(BASE, { key: ws.key })).json<{ numbers: PhoneNumber[] }>();
     expect(list.numbers.map((n) => n.id)).toContain(kept.id);

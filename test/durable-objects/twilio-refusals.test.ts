@@ -2,9 +2,15 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { reconcileTwilioNumbers } from "../../src/reconcile";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
-import { expectLedgerInvariant, runAlarmNow, unfinished } from "../helpers/ledger";
+import {
+  expectLedgerInvariant,
+  runAlarmBeforeSettling,
+  runAlarmNow,
+  unfinished,
+} from "../helpers/ledger";
 import { BASE, expectError, purchase, search } from "../helpers/phone-numbers";
 import { twilioStandin } from "../helpers/standin";
+import { waitFor } from "../helpers/wait";
 import { call, createWorkspace } from "../helpers/workspaces";
 
 // What Twilio really answers, beyond the stand-in's kind defaults: a release's 404 that proves
@@ -146,5 +152,137 @@ describe("permanent refusals", () => {
     const body = await expectError(await purchase(ws, { e164: found?.e164 }), 400, "bad_request");
     expect(body.error.message).toMatch(/nothing was bought/);
     await expectLedgerInvariant(ws, "258", 3);
+  });
+});
+
+describe("answers that prove nothing yet", () => {
+  it.each([502, 503, 504])(
+    "a %i while Twilio completes the purchase later: held, looked up again, then recorded",
+    async (status) => {
+      const ws = await createWorkspace({ purchasedNumberLimit: 1 });
+      const area = String(261 + (status % 10));
+      const [found, other] = await search(ws, `area_code=${area}`);
+      await twilioStandin.addFault({
+        operation: "purchase",
+        kind: "status_then_complete",
+        status,
+        complete_after_ms: 1_200,
+        times: 1,
+      });
+      const response = await purchase(ws, { e164: found?.e164 }, { "idempotency-key": "late" });
+      await expectError(response, 503, "service_unavailable");
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      // Not found yet, but not concluded either: the number still counts against the cap.
+      await runAlarmBeforeSettling(ws);
+      expect((await unfinished(ws)).map((r) => r.state)).toEqual(["buying"]);
+      await expectError(await purchase(ws, { e164: other?.e164 }), 422, "conflict");
+      // Twilio finishes behind its edge; the next lookup finds the number and records it.
+      await waitFor(async () =>
+        (await twilioStandin.numbers()).some(
+          (n) => n.phone_number === found?.e164 && !n.visible_at,
+        ),
+      );
+      await runAlarmBeforeSettling(ws);
+      await expectLedgerInvariant(ws, area, 1);
+      const retried = await purchase(ws, { e164: found?.e164 }, { "idempotency-key": "late" });
+      expect(retried.status).toBe(201);
+    },
+  );
+
+  it("a lost reply while Twilio's list lags: looked up until the number shows", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=275");
+    await twilioStandin.setListLag(1_200);
+    await twilioStandin.addFault({ operation: "purchase", kind: "drop_after", times: 1 });
+    await expectError(await purchase(ws, { e164: found?.e164 }), 503, "service_unavailable");
+    await runAlarmBeforeSettling(ws);
+    expect((await unfinished(ws)).map((r) => r.state)).toEqual(["buying"]);
+    await waitFor(async () =>
+      (await twilioStandin.numbers()).some((n) => n.phone_number === found?.e164 && !n.visible_at),
+    );
+    await twilioStandin.setListLag(0);
+    await runAlarmBeforeSettling(ws);
+    await expectLedgerInvariant(ws, "275", 3);
+  });
+
+  it("a 429 without Retry-After: sent again with jittered backoff, and bought once", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=276");
+    await twilioStandin.addFault({
+      operation: "purchase",
+      kind: "status",
+      status: 429,
+      retry_after: null,
+      times: 2,
+    });
+    await twilioStandin.clearRequests();
+    const response = await purchase(ws, { e164: found?.e164 });
+    expect(response.status).toBe(201);
+    const buys = (await twilioStandin.requests()).filter((r) => r.operation === "purchase");
+    expect(buys.map((r) => r.status)).toEqual([429, 429, 201]);
+    await expectLedgerInvariant(ws, "276", 3);
+  });
+
+  it("a lasting 429 without Retry-After: 503 with a Retry-After of our own, nothing held", async () => {
+    const ws = await createWorkspace();
+    const [found] = await search(ws, "area_code=277");
+    await twilioStandin.addFault({
+      operation: "purchase",
+      kind: "status",
+      status: 429,
+      retry_after: null,
+      times: 20,
+    });
+    const response = await purchase(ws, { e164: found?.e164 });
+    await twilioStandin.clearFaults();
+    await expectError(response, 503, "service_unavailable");
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    await expectLedgerInvariant(ws, "277", 3);
+  });
+
+  it("a 5xx with an HTML body: a search answers 503, a purchase settles by lookup", async () => {
+    const ws = await createWorkspace();
+    await twilioStandin.addFault({
+      operation: "search",
+      kind: "status",
+      status: 502,
+      body: "html",
+      times: 1,
+    });
+    await expectError(
+      await call(`${BASE}/available?area_code=278`, { key: ws.key }),
+      503,
+      "service_unavailable",
+    );
+    const [found] = await search(ws, "area_code=278");
+    await twilioStandin.addFault({
+      operation: "purchase",
+      kind: "status",
+      status: 503,
+      body: "html",
+      times: 1,
+    });
+    await expectError(await purchase(ws, { e164: found?.e164 }), 503, "service_unavailable");
+    await runAlarmNow(ws);
+    await expectLedgerInvariant(ws, "278", 3);
+  });
+
+  it("one odd item (no phone_number) is skipped and logged, not a 503", async () => {
+    const ws = await createWorkspace();
+    const warnings = vi.spyOn(console, "warn");
+    await twilioStandin.addFault({ operation: "search", kind: "odd_item", times: 1 });
+    const response = await call(`${BASE}/available?area_code=279&limit=5`, { key: ws.key });
+    expect(response.status).toBe(200);
+    const { numbers } = await response.json<{ numbers: { e164: string }[] }>();
+    expect(numbers.length).toBeGreaterThan(0);
+    expect(numbers.every((n) => /^\+1279/.test(n.e164))).toBe(true);
+    expect(errorLines(warnings).map((l) => l.event)).toContain("twilio_items_skipped");
+    warnings.mockRestore();
+  });
+
+  it("one odd item in Twilio's list does not abort reconcile", async () => {
+    await twilioStandin.addFault({ operation: "lookup", kind: "odd_item", times: 1 });
+    const report = await reconcileTwilioNumbers(env, { fix: false });
+    expect(report.twilio_numbers).toBeGreaterThanOrEqual(0);
   });
 });

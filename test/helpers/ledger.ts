@@ -35,6 +35,19 @@ export async function runAlarmNow(ws: TestWorkspace): Promise<boolean> {
   return runDurableObjectAlarm(stub);
 }
 
+/**
+ * Runs the object's alarm now for every unfinished row, as if its next attempt were due, but
+ * leaves settle times alone: a purchase without a clear answer is looked up, not concluded.
+ */
+export async function runAlarmBeforeSettling(ws: TestWorkspace): Promise<boolean> {
+  const stub = workspaceObject(ws);
+  await runInDurableObject(stub, async (_instance, state) => {
+    state.storage.sql.exec("UPDATE ledger SET next_attempt_at = 0");
+    await state.storage.setAlarm(Date.now() + 60_000);
+  });
+  return runDurableObjectAlarm(stub);
+}
+
 /** Moves a ledger row's start back in time (to pass the purchase deadline). */
 export function ageLedger(ws: TestWorkspace, ms: number): Promise<void> {
   return runInDurableObject(workspaceObject(ws), (_instance, state) => {
