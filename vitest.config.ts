@@ -30,6 +30,19 @@ export default defineConfig(async () => {
                 STANDIN_API_KEY_SECRET: "standin-api-key-secret",
               },
             },
+            {
+              name: "livekit-standin",
+              modules: true,
+              scriptPath: ".standin-build/livekit-standin.js",
+              compatibilityDate: "2026-11-01",
+              durableObjects: {
+                LIVEKIT_PROJECT: { className: "LiveKitProject", useSQLite: true },
+              },
+              bindings: {
+                STANDIN_API_KEY: "devkey-livekit-standin",
+                STANDIN_API_SECRET: "devsecret-livekit-standin-0123456789abcdef",
+              },
+            },
           ],
         },
       }),

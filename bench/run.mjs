@@ -263,7 +263,10 @@ async function heldIds(client, ws) {
  * unmeasured (null) with the reason.
  */
 async function measureIo(built) {
-  const api = await startApi(root, built.devScript, built.standinScript, { ioCounters: true });
+  const api = await startApi(root, built.devScript, built.standinScript, {
+    ioCounters: true,
+    livekitStandinScript: built.livekitStandinScript,
+  });
   const client = createClient(api.url, 4);
   try {
     const db = await api.mf.getD1Database("DB");
@@ -348,7 +351,10 @@ async function main() {
   const [hello, floor, api, alone] = await Promise.all([
     startHello(root, built.helloScript),
     startD1Floor(root),
-    startApi(root, built.devScript, built.standinScript, { ioCounters: false }),
+    startApi(root, built.devScript, built.standinScript, {
+      ioCounters: false,
+      livekitStandinScript: built.livekitStandinScript,
+    }),
     startStandin(root, built.standinScript),
   ]);
   progress("migrating and seeding D1");

@@ -63,5 +63,6 @@ export async function buildAll(root, tmp) {
     devScript: path.join(out.dev, "index.js"),
     helloScript: path.join(out.hello, "index.js"),
     standinScript: standins["twilio-standin"],
+    livekitStandinScript: standins["livekit-standin"],
   };
 }

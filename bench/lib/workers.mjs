@@ -107,17 +107,24 @@ function standinWorker(root, script) {
   return { name: "twilio-standin", ...source(script), ...config };
 }
 
+function livekitStandinWorker(root, script) {
+  const config = fromWranglerConfig(path.join(root, "standins", "livekit", "wrangler.toml"));
+  return { name: "livekit-standin", ...source(script), ...config };
+}
+
 /**
- * The API with its D1, its Durable Object and the stand-in bound as TWILIO_UPSTREAM, with the
- * vars of wrangler.toml's top level; `ioCounters` adds IO_COUNTERS="1" (X-IO-Counts).
+ * The API with its D1, its Durable Object and the stand-ins bound as TWILIO_UPSTREAM and
+ * LIVEKIT_UPSTREAM, with the vars of wrangler.toml's top level; `ioCounters` adds
+ * IO_COUNTERS="1" (X-IO-Counts).
  */
-export function startApi(root, script, standinScript, { ioCounters }) {
+export function startApi(root, script, standinScript, { ioCounters, livekitStandinScript }) {
   const config = fromWranglerConfig(path.join(root, "wrangler.toml"));
   const bindings = { ...config.bindings };
   if (ioCounters) bindings.IO_COUNTERS = "1";
   return start([
     { name: "phone-numbers", ...source(script), ...config, bindings },
     standinWorker(root, standinScript),
+    livekitStandinWorker(root, livekitStandinScript),
   ]);
 }
 
