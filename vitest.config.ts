@@ -13,8 +13,9 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
-            // Short enough that "Twilio timed out" tests finish quickly.
+            // Short enough that "Twilio/LiveKit timed out" tests finish quickly.
             TWILIO_TIMEOUT_MS: "500",
+            LIVEKIT_TIMEOUT_MS: "500",
           },
           workers: [
             {
