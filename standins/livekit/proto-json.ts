@@ -124,9 +124,26 @@ class Reader {
         oneofsSet.set(field.oneof, name);
       }
       const value = this.field(field, raw, at);
-      if (value !== undefined && !isDefault(field, value)) out[name] = value;
+      if (value !== undefined && !this.isDefault(field, value)) out[name] = value;
     }
     return out;
+  }
+
+  /** Whether the canonical form leaves this value out (proto3 implicit presence). */
+  isDefault(field: FieldSchema, value: unknown): boolean {
+    if (field.map_key !== undefined) return isObject(value) && Object.keys(value).length === 0;
+    if (field.label === "repeated") return Array.isArray(value) && value.length === 0;
+    // Explicit presence: proto3 `optional`, oneof members and messages are kept when set.
+    if (field.label === "optional" || field.oneof !== undefined) return false;
+    if (isObject(value)) return false;
+    const type = field.type;
+    if (type === "string" || type === "bytes") return value === "";
+    if (type === "bool") return value === false;
+    if (INT64_KINDS.has(type) || UINT64_KINDS.has(type)) return value === "0";
+    if (SCALAR_TYPES.has(type)) return value === 0;
+    const enumValues = this.schema.enums[type]?.values;
+    if (!enumValues) return false;
+    return value === 0 || Object.entries(enumValues).some(([name, n]) => n === 0 && name === value);
   }
 
   field(field: FieldSchema, raw: unknown, path: string): unknown {
@@ -252,28 +269,6 @@ class Reader {
     if (integer < min || integer > max) return wrong(`within ${min}..${max}`);
     return is64 ? integer.toString() : Number(integer);
   }
-}
-
-/** Whether the canonical form leaves this value out (proto3 implicit presence). */
-function isDefault(field: FieldSchema, value: unknown): boolean {
-  if (field.map_key !== undefined) return isObject(value) && Object.keys(value).length === 0;
-  if (field.label === "repeated") return Array.isArray(value) && value.length === 0;
-  // Explicit presence: proto3 `optional`, oneof members and messages are kept when set.
-  if (field.label === "optional" || field.oneof !== undefined) return false;
-  if (isObject(value)) return false;
-  return (
-    value === "" ||
-    value === 0 ||
-    value === false ||
-    value === "0" ||
-    (typeof value === "string" && enumZeroName(field.type) === value)
-  );
-}
-
-function enumZeroName(type: string): string | undefined {
-  const values = PROTO_SCHEMA.enums[type]?.values;
-  if (!values) return undefined;
-  return Object.entries(values).find(([, number]) => number === 0)?.[0];
 }
 
 /** Reads `json` as a `typeName` message under `mode`; see JsonMode. */

@@ -511,10 +511,7 @@ function resolve(
     if (known.has(candidate)) return candidate;
   }
   if (known.has(ref)) return ref;
-  const guess =
-    ref.includes(".") && !ref.startsWith(`${pkg}.`) && ref.startsWith("google.")
-      ? ref
-      : `${pkg}.${ref}`;
+  const guess = ref.startsWith("google.") ? ref : `${pkg}.${ref}`;
   unresolved.add(guess);
   return guess;
 }

@@ -203,6 +203,16 @@ describe("Twirp routing and decoding", () => {
     });
     expect(trunk).toMatchObject({ name: "lenient", allowed_numbers: ["+1"] });
     expect(trunk).not.toHaveProperty("colour");
+    // Only a field's own default is left out: "0" is a string like any other.
+    const zeros = await createInbound({
+      name: "0",
+      numbers: ["+14155550199"],
+      krisp_enabled: false,
+      include_headers: 0,
+    });
+    expect(zeros.name).toBe("0");
+    expect(zeros).not.toHaveProperty("krisp_enabled");
+    expect(zeros).not.toHaveProperty("include_headers");
   });
 
   it("answers unimplemented (501) to the protos' rpcs it does not play", async () => {
