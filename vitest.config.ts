@@ -18,8 +18,9 @@ export default defineConfig(async () => {
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: migrations,
-          // Short enough that "Twilio timed out" tests finish quickly.
+          // Short enough that "Twilio/LiveKit timed out" tests finish quickly.
           TWILIO_TIMEOUT_MS: "500",
+          LIVEKIT_TIMEOUT_MS: "500",
           ...options.bindings,
         },
         workers: [
@@ -34,6 +35,19 @@ export default defineConfig(async () => {
               STANDIN_AUTH_TOKEN: "standin-auth-token",
               STANDIN_API_KEY_SID: "SK00000000000000000000000000000000",
               STANDIN_API_KEY_SECRET: "standin-api-key-secret",
+            },
+          },
+          {
+            name: "livekit-standin",
+            modules: true,
+            scriptPath: ".standin-build/livekit-standin.js",
+            compatibilityDate: "2026-11-01",
+            durableObjects: {
+              LIVEKIT_PROJECT: { className: "LiveKitProject", useSQLite: true },
+            },
+            bindings: {
+              STANDIN_API_KEY: "devkey-livekit-standin",
+              STANDIN_API_SECRET: "devsecret-livekit-standin-0123456789abcdef",
             },
           },
         ],

@@ -11,7 +11,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * Every stand-in: its Worker name (as the API's service bindings name it), its folder, and the
  * port it answers on in `npm run dev`.
  */
-export const STANDINS = [{ name: "twilio-standin", folder: "twilio", devPort: 8788 }];
+export const STANDINS = [
+  { name: "twilio-standin", folder: "twilio", devPort: 8788 },
+  { name: "livekit-standin", folder: "livekit", devPort: 8789 },
+];
 
 /** Bundles each stand-in to `<outdir>/<name>.js`; returns their paths by Worker name. */
 export async function buildStandins(outdir) {

@@ -1,0 +1,61 @@
+// LiveKit's deployment settings, read from vars and secrets (see wrangler.toml): the project's
+// API, the SIP URI Twilio's trunks send inbound calls to, and the master Elastic SIP trunk that
+// LiveKit's outbound trunk sends calls through.
+
+export type LiveKitCredentials = {
+  apiKey: string;
+  apiSecret: string;
+};
+
+/** The master Twilio trunk's termination side: where LiveKit sends outbound calls. */
+export type TwilioTermination = {
+  /** `<name>.pstn.twilio.com`: the LiveKit outbound trunk's `address`. */
+  domain: string;
+  username: string;
+  password: string;
+};
+
+export type LiveKitConfig = {
+  /** The project's URL, `https://<project>.livekit.cloud` (a `wss://` URL is taken as https). */
+  url: string | null;
+  /** null when the key or secret is unset: LiveKit is then not configured (503). */
+  credentials: LiveKitCredentials | null;
+  /** Where Twilio sends inbound calls, e.g. `sip:<project>.sip.livekit.cloud`. */
+  sipUri: string | null;
+  /** null when the domain or either credential is unset. */
+  termination: TwilioTermination | null;
+  timeoutMs: number;
+  /** Present in local development and tests: the stand-in that plays LiveKit. */
+  fetcher: Fetcher | null;
+};
+
+// Secrets are absent from the generated Env type of production, so read them loosely.
+type LooseEnv = Partial<Record<string, unknown>>;
+
+function text(env: LooseEnv, name: string): string | null {
+  const value = env[name];
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
+}
+
+function positiveInteger(env: LooseEnv, name: string, fallback: number): number {
+  const value = Number(text(env, name));
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+export function livekitConfig(env: Env): LiveKitConfig {
+  const loose = env as unknown as LooseEnv;
+  const apiKey = text(loose, "LIVEKIT_API_KEY");
+  const apiSecret = text(loose, "LIVEKIT_API_SECRET");
+  const domain = text(loose, "TWILIO_TERMINATION_DOMAIN");
+  const username = text(loose, "TWILIO_SIP_USERNAME");
+  const password = text(loose, "TWILIO_SIP_PASSWORD");
+  const standin = loose.LIVEKIT_UPSTREAM;
+  return {
+    url: text(loose, "LIVEKIT_URL"),
+    credentials: apiKey && apiSecret ? { apiKey, apiSecret } : null,
+    sipUri: text(loose, "LIVEKIT_SIP_URI"),
+    termination: domain && username && password ? { domain, username, password } : null,
+    timeoutMs: positiveInteger(loose, "LIVEKIT_TIMEOUT_MS", 8000),
+    fetcher: standin && typeof standin === "object" ? (standin as Fetcher) : null,
+  };
+}
