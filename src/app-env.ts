@@ -9,7 +9,6 @@ export type Caller = {
   workspaceId: string;
   /** null: the deployment default applies. */
   purchasedNumberLimit: number | null;
-  trunkId: string | null;
 };
 
 export type AppEnv = {
@@ -18,8 +17,11 @@ export type AppEnv = {
     /** SHA-256 of the request's API key (never the key). */
     keyHash: string;
     caller: Caller;
-    /** Whether the body's agent_id names an agent of the caller's workspace. */
-    agentFound: boolean;
+    /**
+     * The LiveKit agent name of the agent the body's agent_id names, when it is an agent of the
+     * caller's workspace; null otherwise.
+     */
+    agentName: string | null;
     /** The request's body, read once (see readJsonBody). */
     bodyRead: BodyRead;
   };

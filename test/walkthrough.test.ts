@@ -8,7 +8,7 @@ import { call, createAgent, createWorkspace } from "./helpers/workspaces";
 // published spec's schema for its path, method and status.
 describe("the README walk-through", () => {
   it("searches, buys, lists, fetches, patches and releases a number, all per the spec", async () => {
-    const ws = await createWorkspace({ trunkId: "trunk_01JZ8Y2ZQ5V4R7M3K9D2W6X1AB" });
+    const ws = await createWorkspace();
     const agent = await createAgent(ws.id, "Reception");
     const key = ws.key;
 

@@ -63,6 +63,7 @@ export const resolveCallerAndAgent = appMiddleware(async (c, next) => {
     c,
     ...(agentId ? [agentOfKeyStatement(c.env.DB, c.get("keyHash"), agentId)] : []),
   );
-  c.set("agentFound", (results[0]?.results.length ?? 0) > 0);
+  const agent = results[0]?.results[0] as { agent_name: string } | undefined;
+  c.set("agentName", agent?.agent_name ?? null);
   await next();
 });

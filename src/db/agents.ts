@@ -1,4 +1,7 @@
-/** Whether the agent belongs to the workspace of the API key with this hash. */
+/**
+ * The agent, if it belongs to the workspace of the API key with this hash: its LiveKit agent
+ * name (the agent's id when none was set).
+ */
 export function agentOfKeyStatement(
   db: D1Database,
   keyHash: string,
@@ -6,7 +9,7 @@ export function agentOfKeyStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT 1 AS found FROM agents WHERE id = ? AND workspace_id =
+      `SELECT COALESCE(agent_name, id) AS agent_name FROM agents WHERE id = ? AND workspace_id =
         (SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)`,
     )
     .bind(agentId, keyHash);

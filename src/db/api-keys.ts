@@ -4,13 +4,12 @@ type CallerRow = {
   key_id: string;
   workspace_id: string;
   purchased_number_limit: number | null;
-  trunk_id: string | null;
 };
 
 export function findCallerStatement(db: D1Database, keyHash: string): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT k.id AS key_id, w.id AS workspace_id, w.purchased_number_limit, w.trunk_id
+      `SELECT k.id AS key_id, w.id AS workspace_id, w.purchased_number_limit
          FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id
         WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
     )
@@ -23,7 +22,6 @@ export function toCaller(row: CallerRow | null | undefined): Caller | null {
     keyId: row.key_id,
     workspaceId: row.workspace_id,
     purchasedNumberLimit: row.purchased_number_limit,
-    trunkId: row.trunk_id,
   };
 }
 

@@ -1,9 +1,10 @@
-import type { ClaimResult, Records } from "../saga/ports";
+import type { ActivationWiring, ClaimResult, Records } from "../saga/ports";
 import type {
   PhoneNumber,
   PhoneNumberCapability,
   PhoneNumberSource,
 } from "../schemas/phone-numbers";
+import { ensurePlatformTrunk, setTrunkLiveKitId } from "./trunks";
 
 export type PhoneNumberRow = {
   id: string;
@@ -16,6 +17,8 @@ export type PhoneNumberRow = {
   agent_id: string | null;
   livekit_phone_number_id: string | null;
   twilio_sid: string | null;
+  /** LiveKit's inbound trunk for this number (ST_...), once wired. */
+  livekit_inbound_trunk_id: string | null;
   status: "purchasing" | "active" | "released";
   created_at: string;
   updated_at: string;
@@ -23,12 +26,16 @@ export type PhoneNumberRow = {
 };
 
 /** What a new row holds; written once, by the workspace's Durable Object. */
-export type NewPhoneNumber = Omit<PhoneNumberRow, "capabilities" | "status" | "released_at"> & {
+export type NewPhoneNumber = Omit<
+  PhoneNumberRow,
+  "capabilities" | "status" | "released_at" | "livekit_inbound_trunk_id"
+> & {
   capabilities: PhoneNumberCapability[];
 };
 
 const COLUMNS = `id, workspace_id, e164, source, capabilities, label, trunk_id, agent_id,
-  livekit_phone_number_id, twilio_sid, status, created_at, updated_at, released_at`;
+  livekit_phone_number_id, twilio_sid, livekit_inbound_trunk_id, status, created_at, updated_at,
+  released_at`;
 
 export const MAX_LISTED_NUMBERS = 100;
 
@@ -159,19 +166,20 @@ export async function claimPhoneNumber(
   return { over: (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
 }
 
-/** Idempotent: the purchased number becomes visible, with the SID Twilio gave it. */
+/** Idempotent: the purchased, wired number becomes visible. */
 export async function activatePhoneNumber(
   db: D1Database,
   id: string,
-  twilioSid: string | null,
   at: string,
+  wiring: ActivationWiring,
 ): Promise<void> {
   await db
     .prepare(
-      `UPDATE phone_numbers SET status = 'active', twilio_sid = ?, updated_at = ?
+      `UPDATE phone_numbers SET status = 'active', twilio_sid = ?, trunk_id = ?,
+         livekit_inbound_trunk_id = ?, updated_at = ?
         WHERE id = ? AND status = 'purchasing'`,
     )
-    .bind(twilioSid, at, id)
+    .bind(wiring.carrierSid, wiring.trunkId, wiring.inboundTrunkId, at, id)
     .run();
 }
 
@@ -239,7 +247,7 @@ export function updatePhoneNumber(
 export function phoneNumberRecords(db: D1Database): Records {
   return {
     claim: (record, limits) => claimPhoneNumber(db, record, limits),
-    activate: (id, carrierSid, at) => activatePhoneNumber(db, id, carrierSid, at),
+    activate: (id, at, wiring) => activatePhoneNumber(db, id, at, wiring),
     undoClaim: (id) => undoClaim(db, id),
     markReleased: (workspaceId, id, at) => markPhoneNumberReleased(db, workspaceId, id, at),
     flagForOperator: async (id, reason) => {
@@ -250,5 +258,8 @@ export function phoneNumberRecords(db: D1Database): Records {
     },
     findActive: (workspaceId, id) => findActivePhoneNumber(db, workspaceId, id),
     update: (workspaceId, id, changes, at) => updatePhoneNumber(db, workspaceId, id, changes, at),
+    ensurePlatformTrunk: (workspaceId, candidateId, address) =>
+      ensurePlatformTrunk(db, workspaceId, candidateId, address),
+    setTrunkLiveKitId: (trunkId, livekitTrunkId) => setTrunkLiveKitId(db, trunkId, livekitTrunkId),
   };
 }

@@ -4,6 +4,7 @@ import {
   type LedgerChanges,
   type LedgerRow,
   type NewLedgerRow,
+  type PlatformTrunk,
   RESTING_STATES,
   type StoredStatus,
 } from "../saga/ledger";
@@ -52,6 +53,20 @@ const MIGRATIONS: readonly string[] = [
   // 3: a key names the operation it was used for, so that finishing one operation on a number
   // never answers a request for another.
   `ALTER TABLE idempotency_keys ADD COLUMN operation TEXT;`,
+  // 4: LiveKit. Each row knows what of the number is wired (see NumberWiring) and which changes
+  // are still to reach the upstreams; the workspace's shared outbound trunk is known here.
+  `ALTER TABLE ledger ADD COLUMN agent_name TEXT;
+   ALTER TABLE ledger ADD COLUMN inbound_trunk_id TEXT;
+   ALTER TABLE ledger ADD COLUMN dispatch_rule_id TEXT;
+   ALTER TABLE ledger ADD COLUMN outbound_added INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE ledger ADD COLUMN wiring_attempts INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE ledger ADD COLUMN label_dirty INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE ledger ADD COLUMN route_dirty INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE IF NOT EXISTS platform_trunk (
+     trunk_id TEXT PRIMARY KEY,             -- our id (trunk_<ULID>), recorded in D1
+     livekit_trunk_id TEXT,                 -- LiveKit's outbound trunk (ST_...), once created
+     attempts INTEGER NOT NULL DEFAULT 0    -- creations begun (after one, look before creating)
+   );`,
 ];
 
 /** SQL list of the states the alarm does not drive. */
@@ -64,6 +79,13 @@ const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
   "attempts",
   "next_attempt_at",
   "settle_at",
+  "agent_name",
+  "inbound_trunk_id",
+  "dispatch_rule_id",
+  "outbound_added",
+  "wiring_attempts",
+  "label_dirty",
+  "route_dirty",
 ];
 
 /** The Ledger port over the Durable Object's SQLite storage. */
@@ -113,8 +135,9 @@ export class SqliteLedger implements Ledger {
   insert(row: NewLedgerRow): void {
     this.#sql.exec(
       `INSERT INTO ledger (id, e164, source, state, twilio_sid, record, purchased_limit,
-         total_limit, started_at, next_attempt_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         total_limit, agent_name, inbound_trunk_id, dispatch_rule_id, outbound_added, started_at,
+         next_attempt_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       row.id,
       row.e164,
       row.source,
@@ -123,6 +146,10 @@ export class SqliteLedger implements Ledger {
       row.record,
       row.purchased_limit,
       row.total_limit,
+      row.agent_name,
+      row.inbound_trunk_id ?? null,
+      row.dispatch_rule_id ?? null,
+      row.outbound_added ?? 0,
       row.started_at,
       row.next_attempt_at,
     );
@@ -133,7 +160,7 @@ export class SqliteLedger implements Ledger {
   }
 
   update(id: string, changes: LedgerChanges): void {
-    const columns = COLUMNS_OF_CHANGES.filter((column) => changes[column] !== undefined);
+    const columns = COLUMNS_OF_CHANGES.filter((column) => column in changes);
     if (columns.length === 0) return;
     this.#sql.exec(
       `UPDATE ledger SET ${columns.map((column) => `${column} = ?`).join(", ")} WHERE id = ?`,
@@ -247,6 +274,27 @@ export class SqliteLedger implements Ledger {
       this.#sql
         .exec("SELECT 1 FROM recent_searches WHERE e164 = ? AND expires_at > ?", e164, now)
         .toArray().length > 0
+    );
+  }
+
+  outboundNumbers(): number {
+    return this.#sql
+      .exec<{ count: number }>("SELECT COUNT(*) AS count FROM ledger WHERE outbound_added = 1")
+      .one().count;
+  }
+
+  platformTrunk(): PlatformTrunk | null {
+    return this.#sql.exec<PlatformTrunk>("SELECT * FROM platform_trunk").toArray()[0] ?? null;
+  }
+
+  savePlatformTrunk(trunk: PlatformTrunk): void {
+    this.#sql.exec(
+      `INSERT INTO platform_trunk (trunk_id, livekit_trunk_id, attempts) VALUES (?, ?, ?)
+       ON CONFLICT (trunk_id) DO UPDATE SET livekit_trunk_id = excluded.livekit_trunk_id,
+         attempts = excluded.attempts`,
+      trunk.trunk_id,
+      trunk.livekit_trunk_id,
+      trunk.attempts,
     );
   }
 }

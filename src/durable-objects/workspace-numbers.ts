@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
 import { phoneNumberRecords } from "../db/phone-numbers";
+import { livekitConfig } from "../livekit/config";
+import { livekitTelephony } from "../livekit/telephony";
 import { log } from "../log";
 import {
   NumberSaga,
@@ -10,7 +12,7 @@ import {
   type UpdateRequest,
 } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import type { Carrier } from "../saga/ports";
+import type { Carrier, Telephony } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
 import { SqliteLedger } from "./sqlite-ledger";
 
@@ -24,6 +26,7 @@ function sagaSettings(env: Env): SagaSettings {
     graceMs: 3 * timeoutMs + 5_000,
     deadlineMs: purchaseDeadlineMs(env),
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+    outboundAddress: livekitConfig(env).termination?.domain ?? "",
   };
 }
 
@@ -46,6 +49,12 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           // The route refuses purchases on a deployment without Twilio, before this object.
           if (!carrier) throw new Error("Twilio is not configured on this deployment");
           return carrier;
+        },
+        telephony: (logContext): Telephony => {
+          const telephony = livekitTelephony(env, logContext);
+          // The route refuses purchases on a deployment without LiveKit, before this object.
+          if (!telephony) throw new Error("LiveKit is not configured on this deployment");
+          return telephony;
         },
         records: phoneNumberRecords(env.DB),
         ledger,

@@ -1,6 +1,6 @@
 import { ApiError, agentNotFound, phoneNumberNotFound } from "../api-error";
 import type { Refusal, RefusalKind } from "../saga/outcomes";
-import { CarrierFailure } from "../saga/ports";
+import { UpstreamFailure } from "../saga/ports";
 
 /** What the request that met a refusal carried, where the advice depends on it. */
 export type RefusalContext = { idempotencyKey: boolean };
@@ -138,7 +138,7 @@ export function refusalToApiError(refusal: Refusal, context: RefusalContext): Ap
 }
 
 /** A carrier failure met outside the saga (a search): nothing was changed. */
-export function carrierFailureToApiError(failure: CarrierFailure): ApiError {
+export function upstreamFailureToApiError(failure: UpstreamFailure): ApiError {
   switch (failure.kind) {
     case "number_refused":
       return failure.details.field
@@ -164,4 +164,4 @@ export function carrierFailureToApiError(failure: CarrierFailure): ApiError {
   }
 }
 
-export { CarrierFailure };
+export { UpstreamFailure };

@@ -4,11 +4,11 @@ import { ApiError } from "../api-error";
 import type { AppEnv } from "../app-env";
 import { log } from "../log";
 import type { ErrorBody } from "../schemas/error-body";
-import { CarrierFailure, carrierFailureToApiError } from "./refusals";
+import { UpstreamFailure, upstreamFailureToApiError } from "./refusals";
 
 function toApiErrorFromAnything(error: unknown, c: Context<AppEnv>): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof CarrierFailure) return carrierFailureToApiError(error);
+  if (error instanceof UpstreamFailure) return upstreamFailureToApiError(error);
   if (error instanceof HTTPException && error.status === 401) {
     return new ApiError(401, "unauthorized", "Missing or invalid credentials.");
   }

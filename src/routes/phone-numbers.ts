@@ -20,6 +20,8 @@ import { jsonBody } from "../http/json-body";
 import { refusalToApiError } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
+import { livekitConfig } from "../livekit/config";
+import { livekitReady } from "../livekit/telephony";
 import { log } from "../log";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import {
@@ -57,11 +59,14 @@ async function inWorkspace<T>(c: Context<AppEnv>, call: () => Promise<unknown>):
   }
 }
 
-/** Searching needs the carrier's credentials; purchasing also the platform's trunk. */
+/**
+ * Searching needs the carrier's credentials; purchasing also the platform's trunk and LiveKit,
+ * which every number is wired into.
+ */
 function carrierOrUnavailable(c: Context<AppEnv>, options = { needsTrunk: false }) {
   const logContext = { request_id: c.get("requestId"), workspace_id: c.get("caller").workspaceId };
   const carrier = twilioCarrier(c.env, logContext, options);
-  if (!carrier) {
+  if (!carrier || (options.needsTrunk && !livekitReady(livekitConfig(c.env)))) {
     throw new ApiError(
       503,
       "service_unavailable",
@@ -124,8 +129,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           e164: body.e164,
           label,
           agentId,
-          agentFound: agentId !== null && c.get("agentFound"),
-          trunkId: caller.trunkId,
+          agentName: agentId === null ? null : c.get("agentName"),
           purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
           idempotency,
           requestId: c.get("requestId"),
@@ -181,7 +185,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           id,
           label,
           agentId,
-          agentFound: typeof agentId === "string" && c.get("agentFound"),
+          agentName: typeof agentId === "string" ? c.get("agentName") : null,
           idempotency,
           requestId: c.get("requestId"),
         }),

@@ -39,6 +39,23 @@ export type LedgerRow = {
   purchased_limit: number;
   /** The workspace's limit of numbers of every source when the purchase was asked for. */
   total_limit: number;
+  /** The LiveKit agent name calls to the number should reach; null when unbound. */
+  agent_name: string | null;
+  /** LiveKit's inbound trunk that accepts calls to this number (one per number). */
+  inbound_trunk_id: string | null;
+  /** LiveKit's dispatch rule that sends the number's calls to its agent. */
+  dispatch_rule_id: string | null;
+  /** 1 once the number is a caller id of its workspace's LiveKit outbound trunk. */
+  outbound_added: number;
+  /**
+   * Wiring passes begun: after the first, a create whose reply may have been lost is looked up
+   * before it is sent again (LiveKit has no idempotency key).
+   */
+  wiring_attempts: number;
+  /** 1 while a label recorded in D1 is still to reach the carrier. */
+  label_dirty: number;
+  /** 1 while an agent recorded in D1 is still to reach LiveKit's dispatch rules. */
+  route_dirty: number;
   started_at: number;
   attempts: number;
   next_attempt_at: number;
@@ -49,11 +66,47 @@ export type LedgerRow = {
   settle_at: number;
 };
 
-export type NewLedgerRow = Omit<LedgerRow, "attempts" | "settle_at">;
+export type NewLedgerRow = Omit<
+  LedgerRow,
+  | "attempts"
+  | "settle_at"
+  | "inbound_trunk_id"
+  | "dispatch_rule_id"
+  | "outbound_added"
+  | "wiring_attempts"
+  | "label_dirty"
+  | "route_dirty"
+> &
+  Partial<Pick<LedgerRow, "inbound_trunk_id" | "dispatch_rule_id" | "outbound_added">>;
 
 export type LedgerChanges = Partial<
-  Pick<LedgerRow, "state" | "twilio_sid" | "record" | "attempts" | "next_attempt_at" | "settle_at">
+  Pick<
+    LedgerRow,
+    | "state"
+    | "twilio_sid"
+    | "record"
+    | "attempts"
+    | "next_attempt_at"
+    | "settle_at"
+    | "agent_name"
+    | "inbound_trunk_id"
+    | "dispatch_rule_id"
+    | "outbound_added"
+    | "wiring_attempts"
+    | "label_dirty"
+    | "route_dirty"
+  >
 >;
+
+/** The workspace's shared outbound trunk, as this workspace's object knows it. */
+export type PlatformTrunk = {
+  /** Our id (trunk_<ULID>), recorded in D1 and shown as the numbers' trunk_id. */
+  trunk_id: string;
+  /** LiveKit's outbound trunk (ST_...), once created. */
+  livekit_trunk_id: string | null;
+  /** Creations begun: after the first, LiveKit is looked up before creating again. */
+  attempts: number;
+};
 
 /** A request's Idempotency-Key and a hash of what it asked for. */
 export type Idempotency = { key: string; requestHash: string };

@@ -10,16 +10,19 @@ import type {
   ReleaseOutcome,
   UpdateOutcome,
 } from "./outcomes";
-import { CarrierFailure, type SagaPorts } from "./ports";
+import { type SagaPorts, UpstreamFailure } from "./ports";
+import { NumberWiring } from "./wiring";
 
 export type PurchaseRequest = {
   workspaceId: string;
   e164: string;
   label: string | null;
   agentId: string | null;
-  /** Whether agentId names an agent of this workspace (looked up with the caller's key). */
-  agentFound: boolean;
-  trunkId: string | null;
+  /**
+   * The LiveKit agent name of agentId, when agentId names an agent of this workspace (looked up
+   * with the caller's key); null otherwise.
+   */
+  agentName: string | null;
   purchasedNumberLimit: number;
   idempotency: Idempotency | null;
   requestId: string;
@@ -32,7 +35,8 @@ export type UpdateRequest = {
   label?: string | null;
   /** undefined: unchanged; null: unbound. */
   agentId?: string | null;
-  agentFound: boolean;
+  /** As in PurchaseRequest: agentId's LiveKit agent name, null when not the workspace's. */
+  agentName: string | null;
   idempotency: Idempotency | null;
   requestId: string;
 };
@@ -58,6 +62,8 @@ export type SagaSettings = {
   deadlineMs: number;
   /** How long an Idempotency-Key and its answer are kept. */
   idempotencyTtlMs: number;
+  /** Where a workspace's LiveKit outbound trunk sends calls (the master trunk's termination). */
+  outboundAddress: string;
 };
 
 type Driver = { by: "request" | "alarm"; requestId: string | null };
@@ -86,11 +92,16 @@ const refuse = <K extends Refusal["kind"]>(
 export class NumberSaga {
   /** Ledger rows that a live request (or the alarm) is driving right now. */
   readonly #inFlight = new Set<string>();
+  /** Changes to one number, one after another (see update). */
+  readonly #changes = new Map<string, Promise<unknown>>();
+  readonly #wiring: NumberWiring;
 
   constructor(
     private readonly ports: SagaPorts,
     private readonly settings: SagaSettings,
-  ) {}
+  ) {
+    this.#wiring = new NumberWiring(ports, settings.outboundAddress);
+  }
 
   /** Remembers the numbers a search returned; only these may be bought, until they expire. */
   rememberSearch(e164s: string[], ttlMs: number): void {
@@ -111,7 +122,7 @@ export class NumberSaga {
     if (repeated) return repeated as PurchaseOutcome;
 
     if (!ledger.wasSearched(request.e164, now)) return refuse("not_searched");
-    if (request.agentId && !request.agentFound) return refuse("agent_unknown");
+    if (request.agentId && !request.agentName) return refuse("agent_unknown");
 
     const id = newId("phone");
     const at = new Date(now).toISOString();
@@ -122,7 +133,8 @@ export class NumberSaga {
       source: "twilio_purchased",
       capabilities: ["inbound", "outbound"],
       label: request.label,
-      trunk_id: request.trunkId,
+      // The workspace's shared outbound trunk, once the number is on it (see NumberWiring).
+      trunk_id: null,
       agent_id: request.agentId,
       livekit_phone_number_id: null,
       twilio_sid: null,
@@ -154,6 +166,7 @@ export class NumberSaga {
         record: JSON.stringify(record),
         purchased_limit: limits.purchased,
         total_limit: limits.total,
+        agent_name: request.agentId ? request.agentName : null,
         started_at: now,
         next_attempt_at: now + this.settings.graceMs,
       });
@@ -171,9 +184,23 @@ export class NumberSaga {
 
   /**
    * Changes a number's label or agent: recorded in D1 at once (the answer), then carried to the
-   * carrier (the label is its FriendlyName) by the row's `updating` step, retried by the alarm.
+   * carrier (the label is its FriendlyName) and to LiveKit (the dispatch rule) by the row's
+   * `updating` step, retried by the alarm. Changes to one number run one after another, so that
+   * D1, the ledger and LiveKit end in the same order.
    */
-  async update(request: UpdateRequest): Promise<UpdateOutcome> {
+  update(request: UpdateRequest): Promise<UpdateOutcome> {
+    const previous = this.#changes.get(request.id) ?? Promise.resolve();
+    const next = previous.then(
+      () => this.#update(request),
+      () => this.#update(request),
+    );
+    this.#changes.set(request.id, next);
+    return next.finally(() => {
+      if (this.#changes.get(request.id) === next) this.#changes.delete(request.id);
+    });
+  }
+
+  async #update(request: UpdateRequest): Promise<UpdateOutcome> {
     const { ledger, records, clock, log } = this.ports;
     const now = clock.now();
     const repeated = await this.#repeated(request.idempotency, request.requestId);
@@ -182,7 +209,7 @@ export class NumberSaga {
     const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
     if (!row || this.#beingBought(row)) return refuse("not_found");
     if (row.state !== "active" && row.state !== "updating") return refuse("key_in_progress");
-    if (request.agentId && !request.agentFound) return refuse("agent_unknown");
+    if (request.agentId && !request.agentName) return refuse("agent_unknown");
 
     const at = new Date(now).toISOString();
     const updated = await records.update(
@@ -193,11 +220,19 @@ export class NumberSaga {
     );
     if (!updated) return refuse("not_found");
     const number = toPhoneNumber(updated);
-    const labelChanged = request.label !== undefined && request.label !== recordOf(row).label;
+    const before = recordOf(row);
+    const labelChanged = request.label !== undefined && request.label !== before.label;
+    const agentName = request.agentId === undefined ? row.agent_name : request.agentName;
+    const routeChanged = agentName !== row.agent_name || request.agentId !== undefined;
+    const carryLabel = labelChanged && row.source === "twilio_purchased" && row.twilio_sid !== null;
+    const carryRoute = routeChanged && row.inbound_trunk_id !== null;
     ledger.transaction(() => {
       ledger.update(row.id, {
-        record: JSON.stringify(recordFromRow(updated)),
-        ...(labelChanged && row.source === "twilio_purchased" && row.twilio_sid
+        record: JSON.stringify(recordFromRow(updated, before)),
+        agent_name: agentName,
+        ...(carryLabel ? { label_dirty: 1 } : {}),
+        ...(carryRoute ? { route_dirty: 1 } : {}),
+        ...(carryLabel || carryRoute
           ? { state: "updating", attempts: 0, next_attempt_at: now + this.settings.graceMs }
           : {}),
       });
@@ -211,7 +246,7 @@ export class NumberSaga {
       try {
         await this.#drive(row.id, { by: "request", requestId: request.requestId });
       } catch (error) {
-        // The change is recorded; carrying it to the carrier is the alarm's work now.
+        // The change is recorded; carrying it upstream is the alarm's work now.
         log.warn("update_not_carried", { number_id: row.id, error: String(error) });
       }
     }
@@ -365,7 +400,7 @@ export class NumberSaga {
       log.info("number_purchased", { ...fields, twilio_sid: bought.sid });
       return "continue";
     } catch (error) {
-      if (!(error instanceof CarrierFailure)) throw error;
+      if (!(error instanceof UpstreamFailure)) throw error;
       switch (error.kind) {
         case "unknown_outcome":
           // No reply, or a 5xx that Twilio's edge may give while the purchase completes behind
@@ -404,7 +439,7 @@ export class NumberSaga {
       owned = await this.ports.carrier(fields).findOwned(row.e164);
     } catch (error) {
       this.#retryLater(row.id);
-      const level = error instanceof CarrierFailure && error.kind === "platform_refused";
+      const level = error instanceof UpstreamFailure && error.kind === "platform_refused";
       log[level ? "error" : "warn"]("purchase_outcome_unknown", {
         ...fields,
         error: String(error),
@@ -432,19 +467,36 @@ export class NumberSaga {
     return this.#undoPurchase(row, refuse("nothing_bought", { reason: "carrier_did_not_buy" }));
   }
 
-  /** bought -> active: the number becomes visible in D1, and the key keeps the answer. */
+  /**
+   * bought -> active: the number is wired into LiveKit (see NumberWiring), then becomes visible
+   * in D1, and the key keeps the answer.
+   */
   async #activate(row: LedgerRow, driver: Driver): Promise<Step> {
     const { records, ledger, clock, log } = this.ports;
     if (this.#pastDeadline(row)) return this.#undoPurchaseAtCarrier(row, driver);
-    const at = new Date(clock.now()).toISOString();
+    const fields = this.#fields(row, driver);
+    let wired: LedgerRow;
     try {
-      await records.activate(row.id, row.twilio_sid, at);
+      wired = await this.#wiring.wire(row, fields);
     } catch (error) {
       this.#retryLater(row.id);
-      log.warn("purchase_record_failed", { ...this.#fields(row, driver), error: String(error) });
+      log.warn("purchase_wiring_failed", { ...fields, error: String(error) });
       return refuse("bought_not_recorded");
     }
-    const record = { ...recordOf(row), twilio_sid: row.twilio_sid, updated_at: at };
+    const at = new Date(clock.now()).toISOString();
+    const wiredRecord = recordOf(wired);
+    try {
+      await records.activate(row.id, at, {
+        carrierSid: row.twilio_sid,
+        trunkId: wiredRecord.trunk_id,
+        inboundTrunkId: wired.inbound_trunk_id,
+      });
+    } catch (error) {
+      this.#retryLater(row.id);
+      log.warn("purchase_record_failed", { ...fields, error: String(error) });
+      return refuse("bought_not_recorded");
+    }
+    const record = { ...wiredRecord, twilio_sid: row.twilio_sid, updated_at: at };
     const number: PhoneNumber = toPhoneNumber(record);
     ledger.transaction(() => {
       ledger.update(row.id, { state: "active", record: JSON.stringify(record) });
@@ -453,27 +505,47 @@ export class NumberSaga {
     return { ok: true, kind: "purchased", number, replayed: false };
   }
 
-  /** updating -> active: the label recorded in D1 becomes the carrier's FriendlyName. */
+  /**
+   * updating -> active: the label recorded in D1 becomes the carrier's FriendlyName, and the
+   * agent becomes the dispatch rule. A change that arrives meanwhile is carried too before the
+   * row rests.
+   */
   async #carryUpdate(row: LedgerRow, driver: Driver): Promise<Step> {
     const { ledger, log } = this.ports;
     const fields = this.#fields(row, driver);
     const record = recordOf(row);
-    if (row.twilio_sid) {
-      try {
+    const answer: Step = {
+      ok: true,
+      kind: "updated",
+      number: toPhoneNumber(record),
+      replayed: false,
+    };
+    try {
+      if (row.label_dirty && row.twilio_sid) {
         await this.ports.carrier(fields).setLabel(row.twilio_sid, record.label);
-      } catch (error) {
-        if (!(error instanceof CarrierFailure)) throw error;
-        if (error.kind !== "platform_refused" && error.kind !== "number_refused") {
-          this.#retryLater(row.id);
-          log.warn("label_not_carried", { ...fields, error: error.message });
-          return { ok: true, kind: "updated", number: toPhoneNumber(record), replayed: false };
-        }
-        // A label the carrier refuses for good is not worth an operator: D1 stays the truth.
-        log.error("label_refused_by_carrier", { ...fields, error: error.message });
       }
+      if (row.route_dirty) {
+        await this.#wiring.route(row, fields, { lookFirst: row.wiring_attempts > 0 });
+      }
+    } catch (error) {
+      if (!(error instanceof UpstreamFailure)) throw error;
+      if (error.kind === "platform_refused" || error.kind === "number_refused") {
+        // A change the upstream refuses for good is not worth an operator: D1 stays the truth.
+        log.error("change_refused_upstream", { ...fields, error: error.message });
+        ledger.update(row.id, { state: "active", label_dirty: 0, route_dirty: 0, attempts: 0 });
+        return answer;
+      }
+      this.#retryLater(row.id);
+      log.warn("change_not_carried", { ...fields, error: error.message });
+      return answer;
     }
-    ledger.update(row.id, { state: "active", attempts: 0 });
-    return { ok: true, kind: "updated", number: toPhoneNumber(record), replayed: false };
+    // Rest only if nothing changed while the upstreams were being told.
+    const now = this.ports.ledger.get(row.id);
+    if (!now || now.state !== "updating") return answer;
+    const unchanged = now.record === row.record && now.agent_name === row.agent_name;
+    if (!unchanged) return "continue";
+    ledger.update(row.id, { state: "active", label_dirty: 0, route_dirty: 0, attempts: 0 });
+    return answer;
   }
 
   /** releasing -> gone: released at the carrier, then in D1; every waiting key gets 204. */
@@ -481,12 +553,20 @@ export class NumberSaga {
     const { records, ledger, clock, log } = this.ports;
     const fields = this.#fields(row, driver);
     const record = recordOf(row);
+    try {
+      await this.#wiring.unwire(row, fields);
+    } catch (error) {
+      if (!(error instanceof UpstreamFailure)) throw error;
+      this.#retryLater(row.id);
+      log.warn("release_unwiring_failed", { ...fields, error: error.message });
+      return refuse("release_pending", { retryAfterSeconds: error.details.retryAfterSeconds });
+    }
     if (row.source === "twilio_purchased" && row.twilio_sid) {
       const carrier = this.ports.carrier(fields);
       try {
         await carrier.release({ sid: row.twilio_sid, e164: row.e164 });
       } catch (error) {
-        if (!(error instanceof CarrierFailure)) throw error;
+        if (!(error instanceof UpstreamFailure)) throw error;
         if (error.kind === "not_found") {
           // A 404 says only that this SID is not on the account: confirm by number.
           const confirmed = await this.#confirmGone(row, driver);
@@ -554,20 +634,21 @@ export class NumberSaga {
     const { records, log } = this.ports;
     const fields = this.#fields(row, driver);
     try {
+      await this.#wiring.unwire(row, fields);
       const carrier = this.ports.carrier(fields);
       const sid = row.twilio_sid ?? (await carrier.findOwned(row.e164))?.sid ?? null;
       if (sid) {
         try {
           await carrier.release({ sid, e164: row.e164 });
         } catch (error) {
-          const gone = error instanceof CarrierFailure && error.kind === "not_found";
+          const gone = error instanceof UpstreamFailure && error.kind === "not_found";
           if (!gone || (await carrier.findOwned(row.e164))) throw error;
         }
       }
       await records.undoClaim(row.id);
     } catch (error) {
       if (
-        error instanceof CarrierFailure &&
+        error instanceof UpstreamFailure &&
         (error.kind === "platform_refused" || error.kind === "number_refused")
       ) {
         return this.#handToOperator(row, driver, `undoing the purchase failed: ${error.message}`);
@@ -642,9 +723,14 @@ export class NumberSaga {
       record: JSON.stringify(recordFromRow(stored)),
       purchased_limit: 0,
       total_limit: 0,
+      // Not known here: the next change lists the number's rules first.
+      agent_name: null,
+      inbound_trunk_id: stored.livekit_inbound_trunk_id,
+      outbound_added: stored.trunk_id ? 1 : 0,
       started_at: clock.now(),
       next_attempt_at: 0,
     });
+    if (stored.livekit_inbound_trunk_id) ledger.update(id, { wiring_attempts: 1 });
     return ledger.get(id);
   }
 
@@ -709,7 +795,7 @@ export class NumberSaga {
 }
 
 /** The fields of a D1 row that the ledger keeps (its record). */
-function recordFromRow(row: PhoneNumberRow): NewPhoneNumber {
+function recordFromRow(row: PhoneNumberRow, _before?: NewPhoneNumber): NewPhoneNumber {
   return {
     id: row.id,
     workspace_id: row.workspace_id,

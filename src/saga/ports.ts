@@ -5,6 +5,7 @@ import type {
   LedgerChanges,
   LedgerRow,
   NewLedgerRow,
+  PlatformTrunk,
   StoredStatus,
 } from "./ledger";
 
@@ -12,7 +13,7 @@ import type {
 // storage; the unit tests plug in memory.
 
 /** Why a carrier call did not do what was asked, in the terms that decide what happens next. */
-export type CarrierFailureKind =
+export type UpstreamFailureKind =
   /** The call may or may not have taken effect (no reply, a 5xx, a reply we could not read). */
   | "unknown_outcome"
   /** Too many requests: nothing was done; worth retrying after a while. */
@@ -27,9 +28,9 @@ export type CarrierFailureKind =
   /** The resource named is not on the account (which proves nothing about the number). */
   | "not_found";
 
-export class CarrierFailure extends Error {
+export class UpstreamFailure extends Error {
   constructor(
-    readonly kind: CarrierFailureKind,
+    readonly kind: UpstreamFailureKind,
     message: string,
     readonly details: {
       /** Whether the carrier answered at all (a 5xx did; a timeout did not). */
@@ -42,15 +43,15 @@ export class CarrierFailure extends Error {
     },
   ) {
     super(message);
-    this.name = "CarrierFailure";
+    this.name = "UpstreamFailure";
   }
 }
 
 /** The carrier that sells numbers to the platform (Twilio's master account). */
 export interface Carrier {
-  /** Buys the number; throws CarrierFailure. */
+  /** Buys the number; throws UpstreamFailure. */
   buy(order: { e164: string; label: string | null }): Promise<{ sid: string }>;
-  /** The number as the platform's account holds it now, or null; throws CarrierFailure. */
+  /** The number as the platform's account holds it now, or null; throws UpstreamFailure. */
   findOwned(e164: string): Promise<{ sid: string } | null>;
   /**
    * Releases the number. A `not_found` failure is not proof of a release: the saga confirms it
@@ -63,12 +64,56 @@ export interface Carrier {
 
 export type ClaimResult = "claimed" | "number_taken" | { over: "purchased" | "total" };
 
+/** What a purchase's activation records of its wiring. */
+export type ActivationWiring = {
+  carrierSid: string | null;
+  trunkId: string | null;
+  inboundTrunkId: string | null;
+};
+
+/**
+ * LiveKit, where calls land: inbound trunks accept a number's calls, dispatch rules send them to
+ * an agent, outbound trunks carry a workspace's calls out. Failures are UpstreamFailures; a
+ * delete of something already gone succeeds.
+ */
+export interface Telephony {
+  /** The outbound trunk LiveKit holds for our trunk record, if any (by its metadata). */
+  findOutboundTrunk(trunkId: string): Promise<string | null>;
+  /** Creates it with its first caller id (LiveKit refuses an outbound trunk with none). */
+  createOutboundTrunk(trunk: {
+    trunkId: string;
+    workspaceId: string;
+    firstNumber: string;
+  }): Promise<string>;
+  addOutboundNumber(livekitTrunkId: string, e164: string): Promise<void>;
+  removeOutboundNumber(livekitTrunkId: string, e164: string): Promise<void>;
+  deleteOutboundTrunk(livekitTrunkId: string): Promise<void>;
+  /** The inbound trunk LiveKit holds for this number of ours, if any (by its metadata). */
+  findInboundTrunk(number: { id: string; e164: string }): Promise<string | null>;
+  createInboundTrunk(number: { id: string; workspaceId: string; e164: string }): Promise<string>;
+  deleteInboundTrunk(livekitTrunkId: string): Promise<void>;
+  /** The dispatch rules keyed to an inbound trunk, with the agents they dispatch. */
+  listRules(inboundTrunkId: string): Promise<{ id: string; agentName: string | null }[]>;
+  createRule(rule: RouteSpec): Promise<string>;
+  updateRule(ruleId: string, rule: RouteSpec): Promise<void>;
+  deleteRule(ruleId: string): Promise<void>;
+}
+
+/** A dispatch rule that sends calls to one number (on its own inbound trunk) to an agent. */
+export type RouteSpec = {
+  numberId: string;
+  workspaceId: string;
+  e164: string;
+  inboundTrunkId: string;
+  agentName: string;
+};
+
 /** The shared records in D1: what every workspace holds, unique per number. */
 export interface Records {
   /** Writes the number as being bought, if the caps allow; idempotent on the id. */
   claim(record: NewPhoneNumber, limits: { purchased: number; total: number }): Promise<ClaimResult>;
-  /** The bought number becomes visible, with the carrier's SID. Idempotent. */
-  activate(id: string, carrierSid: string | null, at: string): Promise<void>;
+  /** The bought and wired number becomes visible. Idempotent. */
+  activate(id: string, at: string, wiring: ActivationWiring): Promise<void>;
   /** Removes the claim of a purchase that did not happen. Idempotent. */
   undoClaim(id: string): Promise<void>;
   /** Records the number as released. Idempotent. */
@@ -83,6 +128,12 @@ export interface Records {
     changes: { label?: string | null; agentId?: string | null },
     at: string,
   ): Promise<PhoneNumberRow | null>;
+  /**
+   * The workspace's platform trunk record: the existing one, or one written now with
+   * `candidateId` (idempotent; one per workspace). Returns its id.
+   */
+  ensurePlatformTrunk(workspaceId: string, candidateId: string, address: string): Promise<string>;
+  setTrunkLiveKitId(trunkId: string, livekitTrunkId: string | null): Promise<void>;
 }
 
 /**
@@ -125,6 +176,11 @@ export interface Ledger {
 
   rememberSearch(e164s: string[], expiresAt: number, now: number): void;
   wasSearched(e164: string, now: number): boolean;
+
+  /** How many numbers of the workspace are caller ids of its platform trunk. */
+  outboundNumbers(): number;
+  platformTrunk(): PlatformTrunk | null;
+  savePlatformTrunk(trunk: PlatformTrunk): void;
 }
 
 export interface Clock {
@@ -139,6 +195,8 @@ export interface Scheduler {
 export type SagaPorts = {
   /** The carrier, logging its calls with these fields (request id, workspace, number). */
   carrier: (logContext: Record<string, unknown>) => Carrier;
+  /** LiveKit, logging its calls likewise. */
+  telephony: (logContext: Record<string, unknown>) => Telephony;
   records: Records;
   ledger: Ledger;
   clock: Clock;

@@ -3,7 +3,7 @@ import type { LogFields } from "../log";
 import type { Carrier } from "../saga/ports";
 import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import { TwilioClient } from "./client";
-import { TwilioError, toCarrierFailure } from "./failures";
+import { TwilioError, toUpstreamFailure } from "./failures";
 import { hasCapability } from "./resources";
 
 /**
@@ -80,7 +80,7 @@ async function translated<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof TwilioError) throw toCarrierFailure(error);
+    if (error instanceof TwilioError) throw toUpstreamFailure(error);
     throw error;
   }
 }

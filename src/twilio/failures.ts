@@ -1,11 +1,11 @@
-import { CarrierFailure } from "../saga/ports";
+import { UpstreamFailure } from "../saga/ports";
 
 /**
  * What a Twilio call came to when it did not succeed, as seen on the wire:
  * - `answered`: Twilio answered with an error status and (usually) its error body;
  * - `unknown`: no usable answer (timeout, dropped connection, a reply we could not read);
  * - `not_configured`: no credentials; nothing was sent.
- * What that means for us is decided once, by the table in `toCarrierFailure`.
+ * What that means for us is decided once, by the table in `toUpstreamFailure`.
  */
 export type TwilioFailureKind = "answered" | "unknown" | "not_configured";
 
@@ -47,30 +47,30 @@ export const PLATFORM_REFUSALS = new Map<number, string>([
  * The one table from Twilio's answers to the saga's terms. Twilio's own message and body stay in
  * the log line of the call; clients hear the saga's outcome.
  */
-export function toCarrierFailure(error: TwilioError): CarrierFailure {
+export function toUpstreamFailure(error: TwilioError): UpstreamFailure {
   const status = error.httpStatus;
   const code = error.twilioCode;
   const details = { replied: status !== null, code };
   if (error.kind === "not_configured") {
-    return new CarrierFailure("platform_refused", "Twilio is not configured", details);
+    return new UpstreamFailure("platform_refused", "Twilio is not configured", details);
   }
   if (error.kind === "unknown" || status === null || status >= 500) {
     // A 502/503/504 may come from Twilio's edge while the request completes behind it.
-    return new CarrierFailure("unknown_outcome", error.message, details);
+    return new UpstreamFailure("unknown_outcome", error.message, details);
   }
   if (status === 429) {
-    return new CarrierFailure("throttled", error.message, {
+    return new UpstreamFailure("throttled", error.message, {
       ...details,
       retryAfterSeconds: error.retryAfterSeconds,
     });
   }
-  if (status === 404) return new CarrierFailure("not_found", error.message, details);
+  if (status === 404) return new UpstreamFailure("not_found", error.message, details);
   if (code !== null && NUMBER_REFUSALS.has(code)) {
-    return new CarrierFailure("number_refused", error.message, {
+    return new UpstreamFailure("number_refused", error.message, {
       ...details,
       field: NUMBER_REFUSALS.get(code),
     });
   }
   const reason = (code !== null && PLATFORM_REFUSALS.get(code)) || "Twilio refused the request";
-  return new CarrierFailure("platform_refused", `${reason}: ${error.message}`, details);
+  return new UpstreamFailure("platform_refused", `${reason}: ${error.message}`, details);
 }

@@ -68,15 +68,26 @@ describe("the benchmark's I/O counters", () => {
     expect(ioOf(search)).toEqual(only({ d1: 1, do: 1, twilio: 1 }));
     const found = (await search.json<{ numbers: { e164: string }[] }>()).numbers;
 
-    // The purchase's D1 round trips include the workspace object's own (collected from it
-    // with takeIoCount): the API key in the Worker, then the object's claim and activation.
+    // The workspace's first purchase also creates its shared outbound trunk (its D1 record,
+    // then LiveKit's trunk with the number on it).
+    const first = await counted(ws, `${BASE}/purchase`, {
+      method: "POST",
+      json: { e164: found[1]?.e164 },
+    });
+    expect(first.status, await first.clone().text()).toBe(201);
+    expect(ioOf(first)).toEqual(only({ d1: 5, do: 1, twilio: 1, livekit: 2 }));
+
+    // Once the trunk exists, the purchase's D1 round trips (the workspace object's own
+    // included, collected from it with takeIoCount) are the API key in the Worker, then the
+    // object's claim and activation; LiveKit: the caller id, the inbound trunk (and a rule
+    // when an agent is named).
     const purchase = await counted(ws, `${BASE}/purchase`, {
       method: "POST",
       json: { e164: found[0]?.e164 },
       headers: { "idempotency-key": "io-counters-1" },
     });
     expect(purchase.status, await purchase.clone().text()).toBe(201);
-    expect(ioOf(purchase)).toEqual(only({ d1: 3, do: 1, twilio: 1 }));
+    expect(ioOf(purchase)).toEqual(only({ d1: 3, do: 1, twilio: 1, livekit: 2 }));
     const bought = await purchase.json<{ id: string }>();
 
     const one = await counted(ws, `${BASE}/${bought.id}`);

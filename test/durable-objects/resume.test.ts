@@ -43,7 +43,7 @@ async function reservationOfDeadRequest(ws: TestWorkspace, e164: string, purchas
         source: "twilio_purchased",
         capabilities: ["inbound", "outbound"],
         label: null,
-        trunk_id: ws.trunkId,
+        trunk_id: null,
         agent_id: null,
         livekit_phone_number_id: null,
         twilio_sid: null,
@@ -52,6 +52,7 @@ async function reservationOfDeadRequest(ws: TestWorkspace, e164: string, purchas
       }),
       purchased_limit: purchasedLimit,
       total_limit: 100,
+      agent_name: null,
       started_at: now,
       next_attempt_at: now + 60_000,
     });

@@ -4,34 +4,48 @@ import { generateApiKey, hashApiKey } from "../../src/auth/api-keys";
 import { newId } from "../../src/ids";
 import { problemsWithResponse } from "./our-openapi";
 
-export type TestWorkspace = { id: string; key: string; keyId: string; trunkId: string | null };
+export type TestWorkspace = { id: string; key: string; keyId: string };
 
 /** A fresh workspace with one API key, written straight to D1 as the admin CLI would. */
 export async function createWorkspace(
-  options: { purchasedNumberLimit?: number | null; trunkId?: string | null } = {},
+  options: { purchasedNumberLimit?: number | null } = {},
 ): Promise<TestWorkspace> {
   const id = newId("ws");
   const keyId = newId("key");
   const key = generateApiKey();
-  const trunkId = options.trunkId === undefined ? newId("trunk") : options.trunkId;
   const now = new Date().toISOString();
   await env.DB.batch([
     env.DB.prepare(
-      "INSERT INTO workspaces (id, name, purchased_number_limit, trunk_id, created_at) VALUES (?, ?, ?, ?, ?)",
-    ).bind(id, `Workspace ${id}`, options.purchasedNumberLimit ?? null, trunkId, now),
+      "INSERT INTO workspaces (id, name, purchased_number_limit, created_at) VALUES (?, ?, ?, ?)",
+    ).bind(id, `Workspace ${id}`, options.purchasedNumberLimit ?? null, now),
     env.DB.prepare(
       "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
     ).bind(keyId, id, await hashApiKey(key), now),
   ]);
-  return { id, key, keyId, trunkId };
+  return { id, key, keyId };
 }
 
-export async function createAgent(workspaceId: string, name = "Receptionist"): Promise<string> {
+/** The id of the workspace's shared outbound trunk (created with its first number). */
+export async function platformTrunkOf(workspaceId: string): Promise<string | null> {
+  const row = await env.DB.prepare(
+    "SELECT id FROM trunks WHERE workspace_id = ? AND kind = 'platform'",
+  )
+    .bind(workspaceId)
+    .first<{ id: string }>();
+  return row?.id ?? null;
+}
+
+/** An agent of the workspace; its LiveKit agent name is `agentName`, else its id. */
+export async function createAgent(
+  workspaceId: string,
+  name = "Receptionist",
+  agentName: string | null = null,
+): Promise<string> {
   const id = newId("agent");
   await env.DB.prepare(
-    "INSERT INTO agents (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)",
+    "INSERT INTO agents (id, workspace_id, name, agent_name, created_at) VALUES (?, ?, ?, ?, ?)",
   )
-    .bind(id, workspaceId, name, new Date().toISOString())
+    .bind(id, workspaceId, name, agentName, new Date().toISOString())
     .run();
   return id;
 }

@@ -6,7 +6,7 @@ import { runAlarmNow } from "../helpers/ledger";
 import { BASE, expectError, purchase, search, searchAndBuy } from "../helpers/phone-numbers";
 import { expectMatchesSpec } from "../helpers/speechify-spec";
 import { twilioStandin } from "../helpers/standin";
-import { call, createAgent, createWorkspace } from "../helpers/workspaces";
+import { call, createAgent, createWorkspace, platformTrunkOf } from "../helpers/workspaces";
 
 const PURCHASE = "/v1/agents/phone-numbers/purchase";
 
@@ -43,9 +43,10 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
       capabilities: ["inbound", "outbound"],
       label: "Front desk",
       agent_id: agentId,
-      trunk_id: ws.trunkId,
+      trunk_id: await platformTrunkOf(ws.id),
       livekit_phone_number_id: null,
     });
+    expect(number.trunk_id).toMatch(/^trunk_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(number.id).toMatch(/^phone_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(new Date(number.created_at).toISOString()).toBe(number.created_at);
     expect(new Date(number.updated_at).toISOString()).toBe(number.updated_at);
@@ -74,9 +75,9 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
   });
 
   it("returns null for empty optional fields", async () => {
-    const ws = await createWorkspace({ trunkId: null });
+    const ws = await createWorkspace();
     const number = await searchAndBuy(ws, "512", { label: "" });
-    expect(number).toMatchObject({ label: null, agent_id: null, trunk_id: null });
+    expect(number).toMatchObject({ label: null, agent_id: null, livekit_phone_number_id: null });
     expectMatchesSpec(PURCHASE, "POST", 201, number);
   });
 

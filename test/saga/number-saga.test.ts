@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { NumberSaga, type PurchaseRequest, type SagaSettings } from "../../src/saga/number-saga";
 import type { PurchaseOutcome } from "../../src/saga/outcomes";
-import { CarrierFailure } from "../../src/saga/ports";
+import { UpstreamFailure } from "../../src/saga/ports";
 import { type MemoryWorld, memoryWorld, runAlarm } from "./in-memory-ports";
 
 // The saga alone, over in-memory ports: every state transition and every compensation, with
@@ -13,6 +13,7 @@ const SETTINGS: SagaSettings = {
   graceMs: 29_000,
   deadlineMs: 60 * 60_000,
   idempotencyTtlMs: 24 * 60 * 60_000,
+  outboundAddress: "platform.pstn.twilio.com",
 };
 
 const WS = "ws_01JD0000000000000000000000";
@@ -33,8 +34,7 @@ function request(overrides: Partial<PurchaseRequest> = {}): PurchaseRequest {
     e164: E164,
     label: "Support",
     agentId: null,
-    agentFound: false,
-    trunkId: null,
+    agentName: null,
     purchasedNumberLimit: 3,
     idempotency: null,
     requestId: "req-1",
@@ -43,7 +43,7 @@ function request(overrides: Partial<PurchaseRequest> = {}): PurchaseRequest {
 }
 
 const key = (k: string, hash = "hash-1") => ({ key: k, requestHash: hash });
-const lostReply = () => new CarrierFailure("unknown_outcome", "timeout", { replied: false });
+const lostReply = () => new UpstreamFailure("unknown_outcome", "timeout", { replied: false });
 
 function activeInD1(): string[] {
   return [...world.records.rows.values()]
@@ -80,7 +80,7 @@ describe("purchase: refusals before any step", () => {
   });
 
   it("refuses an agent that is not the workspace's", async () => {
-    const outcome = await saga.purchase(request({ agentId: "agent_x", agentFound: false }));
+    const outcome = await saga.purchase(request({ agentId: "agent_x", agentName: null }));
     expect(outcome).toEqual({ ok: false, kind: "agent_unknown" });
   });
 
@@ -157,7 +157,7 @@ describe("purchase: steps", () => {
 
   it("the carrier refuses the number: nothing bought, the claim undone", async () => {
     world.carrier.scripts.buy.push(
-      new CarrierFailure("number_refused", "21422", { replied: true }),
+      new UpstreamFailure("number_refused", "21422", { replied: true }),
     );
     expect((await saga.purchase(request())).kind).toBe("number_unavailable");
     expect(world.records.rows.size).toBe(0);
@@ -166,7 +166,7 @@ describe("purchase: steps", () => {
 
   it("the carrier refuses the platform: nothing bought, logged at error for an operator", async () => {
     world.carrier.scripts.buy.push(
-      new CarrierFailure("platform_refused", "21631", { replied: true, code: 21631 }),
+      new UpstreamFailure("platform_refused", "21631", { replied: true, code: 21631 }),
     );
     expect(await saga.purchase(request())).toEqual({ ok: false, kind: "purchasing_unavailable" });
     expect(world.logs.find((l) => l.event === "carrier_refused_platform")).toMatchObject({
@@ -178,7 +178,7 @@ describe("purchase: steps", () => {
 
   it("the carrier is throttling: nothing bought, its Retry-After kept", async () => {
     world.carrier.scripts.buy.push(
-      new CarrierFailure("throttled", "429", { replied: true, retryAfterSeconds: 7 }),
+      new UpstreamFailure("throttled", "429", { replied: true, retryAfterSeconds: 7 }),
     );
     expect(await saga.purchase(request())).toEqual({
       ok: false,
@@ -266,7 +266,7 @@ describe("purchase: steps", () => {
 
   it("a compensation whose claim cannot be undone: back to reserved, undone by the alarm", async () => {
     world.carrier.scripts.buy.push(
-      new CarrierFailure("number_refused", "21422", { replied: true }),
+      new UpstreamFailure("number_refused", "21422", { replied: true }),
     );
     world.records.failures.undoClaim = 1;
     expect((await saga.purchase(request())).kind).toBe("number_unavailable");
@@ -347,7 +347,7 @@ describe("idempotency", () => {
   it("a release key whose release another request finished replays 204", async () => {
     const number = expectPurchased(await saga.purchase(request()));
     world.carrier.scripts.release.push(
-      new CarrierFailure("unknown_outcome", "500", { replied: true }),
+      new UpstreamFailure("unknown_outcome", "500", { replied: true }),
     );
     const first = await saga.release({
       workspaceId: WS,
@@ -396,7 +396,7 @@ describe("release", () => {
   it("the carrier fails the release: still held; the alarm finishes it", async () => {
     const number = expectPurchased(await saga.purchase(request()));
     world.carrier.scripts.release.push(
-      new CarrierFailure("unknown_outcome", "503", { replied: true }),
+      new UpstreamFailure("unknown_outcome", "503", { replied: true }),
     );
     const outcome = await saga.release({
       workspaceId: WS,

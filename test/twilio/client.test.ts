@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { twilioConfig } from "../../src/config";
 import { TwilioClient } from "../../src/twilio/client";
-import { TwilioError, toCarrierFailure } from "../../src/twilio/failures";
+import { TwilioError, toUpstreamFailure } from "../../src/twilio/failures";
 import { hasCapability } from "../../src/twilio/resources";
 import { twilioStandin } from "../helpers/standin";
 
@@ -42,7 +42,7 @@ describe("the Twilio client", () => {
     expect(error).toBeInstanceOf(TwilioError);
     expect(error).toMatchObject({ kind: "answered", httpStatus: 401, twilioCode: 20003 });
     // The table reads it as the platform's own problem, which retrying will not fix.
-    expect(toCarrierFailure(error as TwilioError)).toMatchObject({ kind: "platform_refused" });
+    expect(toUpstreamFailure(error as TwilioError)).toMatchObject({ kind: "platform_refused" });
     expect(String((error as Error).message)).not.toContain("wrong");
   });
 
