@@ -1,4 +1,5 @@
-// A stateful stand-in for api.twilio.com (2010-04-01), reached through a service binding.
+// A stateful stand-in for api.twilio.com (2010-04-01) and trunking.twilio.com (v1), reached
+// through a service binding.
 // Twilio routes get Twilio's auth, errors and resources; /__standin/* is an unauthenticated
 // control API for tests and local development (reset, accounts, faults, settings, owned
 // numbers, request log).
@@ -23,6 +24,7 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "account",
   "caller_ids",
   "sip",
+  "trunking",
   "any",
 ];
 const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
@@ -284,6 +286,13 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       await stub.setReleaseHold(ms);
       return json({ ok: true, ms });
     }
+    case "POST /__standin/domain-reservation": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 90 * 86_400_000) ?? 0;
+      await stub.setDomainReservation(ms);
+      return json({ ok: true, ms });
+    }
+    case "GET /__standin/trunks":
+      return json({ trunks: await stub.listTrunks() });
     case "GET /__standin/settings":
       return json(await stub.getSettings());
     case "GET /__standin/faults":
