@@ -2085,4 +2085,116 @@ describe("trunking v1", () => {
     await control("POST", "reset");
     expect((await control<{ trunks: StandinTrunk[] }>("GET", "trunks")).trunks).toEqual([]);
   });
+
+  it("every trunking exchange of a realistic session matches Twilio's trunking spec", async () => {
+    const trunk = await createTrunk({
+      FriendlyName: "Main",
+      DomainName: "contract.pstn.twilio.com",
+      DisasterRecoveryUrl: "https://example.com/fallback",
+      DisasterRecoveryMethod: "GET",
+      CnamLookupEnabled: "true",
+    });
+    await trunking("GET", "/Trunks?PageSize=1");
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("POST", `/Trunks/${trunk.sid}`, {
+      form: { FriendlyName: "Renamed", TransferCallerId: "from-transferor" },
+    });
+    await trunking("POST", "/Trunks", { form: { DomainName: "contract.pstn.twilio.com" } });
+    const originations = `/Trunks/${trunk.sid}/OriginationUrls`;
+    const origination = (await (
+      await trunking("POST", originations, {
+        form: {
+          SipUrl: "sip:pbx.example.com:5060",
+          Priority: "1",
+          Weight: "10",
+          Enabled: "true",
+          FriendlyName: "PBX",
+        },
+      })
+    ).json()) as Resource;
+    await trunking("GET", originations);
+    await trunking("POST", `${originations}/${origination.sid}`, { form: { Weight: "5" } });
+    await trunking("GET", `${originations}/${origination.sid}`);
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+14155550160",
+      voice_url: "https://example.com/voice",
+    });
+    const numbers = `/Trunks/${trunk.sid}/PhoneNumbers`;
+    await trunking("POST", numbers, { form: { PhoneNumberSid: planted.sid } });
+    await trunking("GET", numbers);
+    await trunking("GET", `${numbers}/${planted.sid}`);
+    const sipList = (await (
+      await twilio("POST", `${ACCOUNT_PATH}/SIP/CredentialLists.json`, {
+        form: { FriendlyName: "Users" },
+      })
+    ).json()) as Resource;
+    const lists = `/Trunks/${trunk.sid}/CredentialLists`;
+    await trunking("POST", lists, { form: { CredentialListSid: sipList.sid } });
+    await trunking("GET", lists);
+    await trunking("GET", `${lists}/${sipList.sid}`);
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("DELETE", `${lists}/${sipList.sid}`);
+    await trunking("DELETE", `${numbers}/${planted.sid}`);
+    await trunking("DELETE", `${originations}/${origination.sid}`);
+    await trunking("DELETE", `/Trunks/${trunk.sid}`);
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("GET", "/Trunks", { authorization: basic(ACCOUNT_SID, "wrong") });
+
+    const log = (await requestLog()).filter((e) => e.operation === "trunking");
+    expect(log).toHaveLength(22);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("reports trunking requests and replies the spec does not allow (the check can fail)", async () => {
+    const trunk = await createTrunk({ DomainName: "check.pstn.twilio.com" });
+    await trunking("POST", "/Trunks", { form: { FriendlyName: "x", Colour: "blue" } });
+    await trunking("POST", `/Trunks/${trunk.sid}/OriginationUrls`, {
+      form: { SipUrl: "sip:pbx.example.com", Priority: "1", Enabled: "yes", FriendlyName: "P" },
+    });
+    await trunking("GET", "/Trunks/TK1");
+    await trunking("GET", "/Trunks?PageSize=0");
+    const [create, withColour, origination, shortSid, pageSize] = await requestLog();
+
+    expect(checkTwilioRequest(withColour as TwilioRequestLogEntry)).toEqual([
+      "POST /v1/Trunks: form field Colour is not declared for POST /v1/Trunks",
+    ]);
+    const originationProblems = checkTwilioRequest(origination as TwilioRequestLogEntry).join("\n");
+    expect(originationProblems).toContain('Enabled="yes" is not true/false');
+    expect(originationProblems).toContain("required form field Weight is missing");
+    expect(checkTwilioRequest(shortSid as TwilioRequestLogEntry).join()).toMatch(/path Sid="TK1"/);
+    expect(checkTwilioRequest(pageSize as TwilioRequestLogEntry).join()).toMatch(/PageSize/);
+
+    const created = create as TwilioRequestLogEntry;
+    expect(checkTwilioRequest(created)).toEqual([]);
+    expect(checkTwilioResponse(created)).toEqual([]);
+    const body = created.response as Resource;
+    expect(
+      checkTwilioResponse({
+        ...created,
+        response: { ...body, date_created: "Thu, 30 Jul 2015 23:19:04 +0000" },
+      }).join(),
+    ).toMatch(/date_created/);
+    const { domain_name: _domain, ...withoutDomain } = body;
+    expect(checkTwilioResponse({ ...created, response: withoutDomain }).join()).toMatch(
+      /domain_name/,
+    );
+    expect(checkTwilioResponse({ ...created, response: { ...body, sid: "PN123" } }).join()).toMatch(
+      /sid/,
+    );
+    expect(checkTwilioResponse({ ...created, status: 200 }).join()).toContain("documents only 201");
+
+    const listed = await trunking("GET", "/Trunks");
+    const list = (await requestLog()).at(-1) as TwilioRequestLogEntry;
+    expect(checkTwilioResponse(list)).toEqual([]);
+    const page = (await listed.json()) as V1Page;
+    const { meta: _meta, ...withoutMeta } = page;
+    expect(checkTwilioResponse({ ...list, response: withoutMeta }).join()).toMatch(/meta/);
+    expect(
+      checkTwilioResponse({
+        ...list,
+        response: { ...page, meta: { ...page.meta, page: "0" } },
+      }).join(),
+    ).toMatch(/page/);
+  });
 });
