@@ -27,8 +27,6 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "trunking",
   "any",
 ];
-const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
-const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
   "status_then_complete",
@@ -38,6 +36,8 @@ const FAULT_KINDS: readonly FaultKind[] = [
   "succeed_then_timeout",
   "odd_item",
 ];
+const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
+const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 
 function account(env: StandinEnv) {
   return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));

@@ -12,6 +12,7 @@ import type {
   StandinTrunk,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
+import { basicAuth, twilioStandin } from "../helpers/standin";
 
 const ACCOUNT_SID = "AC00000000000000000000000000000000";
 const AUTH_TOKEN = "standin-auth-token";
@@ -2196,5 +2197,63 @@ describe("trunking v1", () => {
         response: { ...page, meta: { ...page.meta, page: "0" } },
       }).join(),
     ).toMatch(/page/);
+  });
+});
+
+describe("test/helpers/standin.ts", () => {
+  it("drives accounts, caller ids, numbers, settings and trunks for other tests", async () => {
+    const customer = await twilioStandin.createAccount({ friendly_name: "Helper", type: "Trial" });
+    expect((await twilioStandin.accounts()).map((a) => [a.sid, a.type])).toEqual([
+      [ACCOUNT_SID, "Full"],
+      [customer.account_sid, "Trial"],
+    ]);
+    const fetched = await twilio("GET", `/2010-04-01/Accounts/${customer.account_sid}.json`, {
+      authorization: basicAuth(customer),
+    });
+    expect(await fetched.json()).toMatchObject({ type: "Trial", friendly_name: "Helper" });
+
+    await twilioStandin.addCallerId({
+      account_sid: customer.account_sid,
+      phone_number: "+15125550100",
+    });
+    expect((await twilioStandin.callerIds()).map((c) => c.phone_number)).toEqual(["+15125550100"]);
+
+    const planted = await twilioStandin.plantNumber({
+      phone_number: "+15125550101",
+      account_sid: customer.account_sid,
+      date_created: "2020-01-31T12:00:00Z",
+    });
+    expect(planted).toMatchObject({
+      account_sid: customer.account_sid,
+      date_created: "Fri, 31 Jan 2020 12:00:00 +0000",
+    });
+
+    await twilioStandin.setListLag(1000);
+    await twilioStandin.setReleaseHold(2000);
+    await twilioStandin.setDomainReservation(3000);
+    await twilioStandin.setLatency(0);
+    expect(await twilioStandin.settings()).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 1000,
+      release_hold_ms: 2000,
+      domain_reservation_ms: 3000,
+    });
+
+    const created = await standin().fetch("https://trunking.twilio.com/v1/Trunks", {
+      method: "POST",
+      headers: {
+        Authorization: basicAuth(customer),
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "FriendlyName=Helper",
+    });
+    expect(created.status).toBe(201);
+    expect((await twilioStandin.trunks()).map((t) => [t.account_sid, t.friendly_name])).toEqual([
+      [customer.account_sid, "Helper"],
+    ]);
+
+    await twilioStandin.reset();
+    expect(await twilioStandin.trunks()).toEqual([]);
+    expect(await twilioStandin.numbers()).toEqual([]);
   });
 });
