@@ -31,6 +31,7 @@ import {
   numberRows,
   TABLES,
 } from "./store";
+import { handleTrunking, trunkSummaries } from "./trunking";
 import {
   defaultErrorForStatus,
   edgeErrorPage,
@@ -55,6 +56,7 @@ import type {
   StandinAccount,
   StandinCallerId,
   StandinSettings,
+  StandinTrunk,
   TwilioOperation,
   TwilioRequestLogEntry,
 } from "./types";
@@ -107,7 +109,12 @@ const DEFAULT_TIMEOUT_HOLD_MS = 30_000;
 const DEFAULT_COMPLETE_AFTER_MS = 1000;
 const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 const HTML_CONTENT_TYPE = "text/html; charset=utf-8";
-const NO_SETTINGS: StandinSettings = { latency_ms: 0, list_lag_ms: 0, release_hold_ms: 0 };
+const NO_SETTINGS: StandinSettings = {
+  latency_ms: 0,
+  list_lag_ms: 0,
+  release_hold_ms: 0,
+  domain_reservation_ms: 0,
+};
 const REDACTED = "[redacted]";
 
 /** Who a request is, as its Basic credentials say. */
@@ -341,6 +348,10 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     this.#setSetting("release_hold_ms", ms);
   }
 
+  setDomainReservation(ms: number): void {
+    this.#setSetting("domain_reservation_ms", ms);
+  }
+
   getSettings(): StandinSettings {
     return { ...this.#settings };
   }
@@ -490,6 +501,10 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return callerIdRows(this.#sql).map(callerIdSummary);
   }
 
+  listTrunks(): StandinTrunk[] {
+    return trunkSummaries(this.#sql);
+  }
+
   listRequests(): TwilioRequestLogEntry[] {
     return this.#sql
       .exec<{ entry: string }>("SELECT entry FROM request_log ORDER BY id")
@@ -524,6 +539,11 @@ function perform(ctx: RequestContext): TwilioReply {
     case "credentials":
     case "credential":
       return handleSip(ctx);
+    case "trunks":
+    case "trunk":
+    case "trunk_items":
+    case "trunk_item":
+      return handleTrunking(ctx);
   }
 }
 

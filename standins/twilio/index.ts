@@ -1,4 +1,5 @@
-// A stateful stand-in for api.twilio.com (2010-04-01), reached through a service binding.
+// A stateful stand-in for api.twilio.com (2010-04-01) and trunking.twilio.com (v1), reached
+// through a service binding.
 // Twilio routes get Twilio's auth, errors and resources; /__standin/* is an unauthenticated
 // control API for tests and local development (reset, accounts, faults, settings, owned
 // numbers, request log).
@@ -23,10 +24,9 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "account",
   "caller_ids",
   "sip",
+  "trunking",
   "any",
 ];
-const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
-const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
   "status_then_complete",
@@ -36,6 +36,8 @@ const FAULT_KINDS: readonly FaultKind[] = [
   "succeed_then_timeout",
   "odd_item",
 ];
+const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
+const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 
 function account(env: StandinEnv) {
   return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));
@@ -284,6 +286,13 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
       await stub.setReleaseHold(ms);
       return json({ ok: true, ms });
     }
+    case "POST /__standin/domain-reservation": {
+      const ms = optionalInteger(await readJsonObject(request), "ms", 0, 90 * 86_400_000) ?? 0;
+      await stub.setDomainReservation(ms);
+      return json({ ok: true, ms });
+    }
+    case "GET /__standin/trunks":
+      return json({ trunks: await stub.listTrunks() });
     case "GET /__standin/settings":
       return json(await stub.getSettings());
     case "GET /__standin/faults":

@@ -1,13 +1,15 @@
-// Checks recorded Twilio exchanges against Twilio's own OpenAPI description (twilio-oai), so a
+// Checks recorded Twilio exchanges against Twilio's own OpenAPI descriptions (twilio-oai), so a
 // client that passes its tests against the stand-in also speaks the live API's language, and the
-// stand-in itself cannot drift from what Twilio documents.
+// stand-in itself cannot drift from what Twilio documents. Paths under /v1/ are checked against
+// the trunking v1 spec, every other path against the 2010-04-01 one.
 //
-// The spec is OpenAPI 3.0 and describes the live API imperfectly (see ../../spec/twilio/
+// The specs are OpenAPI 3.0 and describe the live API imperfectly (see ../../spec/twilio/
 // README.md). Where the live API is known to differ, the difference is written down below in
 // LIVE_API_DEVIATIONS rather than silently loosening the whole check.
 
 import { type OutputUnit, type Schema, Validator } from "@cfworker/json-schema";
-import spec from "../../spec/twilio/twilio_api_v2010.json";
+import apiSpec from "../../spec/twilio/twilio_api_v2010.json";
+import trunkingSpec from "../../spec/twilio/twilio_trunking_v1.json";
 import type { TwilioRequestLogEntry } from "./types";
 
 /** The parts of a log entry the checks read; entries recorded elsewhere may omit `auth`. */
@@ -47,12 +49,12 @@ interface OpenApiDocument {
   components: { schemas: Record<string, OpenApiSchema> };
 }
 
-const document = spec as unknown as OpenApiDocument;
-
 const FORM_CONTENT_TYPE = "application/x-www-form-urlencoded";
 const E164 = /^\+[1-9]\d{1,14}$/;
 const RFC_2822 =
   "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \\d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \\d{4} \\d{2}:\\d{2}:\\d{2} [+-]\\d{4}$";
+// The v1 APIs' dates: "2015-01-02T11:23:45Z".
+const ISO_8601 = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$";
 const DECIMAL_STRING = "^-?\\d+(\\.\\d+)?$";
 
 /**
@@ -91,41 +93,63 @@ interface PathTemplate {
   parameterNames: string[];
 }
 
-const pathTemplates: PathTemplate[] = Object.keys(document.paths)
-  .map((template) => {
-    const parameterNames: string[] = [];
-    const source = template
-      .split(/(\{[^}]+\})/)
-      .map((part) => {
-        const name = /^\{([^}]+)\}$/.exec(part)?.[1];
-        if (name === undefined) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        parameterNames.push(name);
-        return "([^/]+)";
-      })
-      .join("");
-    return { template, regex: new RegExp(`^${source}$`), parameterNames };
-  })
-  // Literal segments beat parameters: IncomingPhoneNumbers/Local.json is not a {Sid}.
-  .sort((a, b) => a.parameterNames.length - b.parameterNames.length);
+interface Spec {
+  /** Tells validators of the two documents apart in the cache. */
+  name: string;
+  document: OpenApiDocument;
+  pathTemplates: PathTemplate[];
+}
+
+function loadSpec(name: string, json: unknown): Spec {
+  const document = json as OpenApiDocument;
+  const pathTemplates = Object.keys(document.paths)
+    .map((template) => {
+      const parameterNames: string[] = [];
+      const source = template
+        .split(/(\{[^}]+\})/)
+        .map((part) => {
+          const parameter = /^\{([^}]+)\}$/.exec(part)?.[1];
+          if (parameter === undefined) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+          parameterNames.push(parameter);
+          return "([^/]+)";
+        })
+        .join("");
+      return { template, regex: new RegExp(`^${source}$`), parameterNames };
+    })
+    // Literal segments beat parameters: IncomingPhoneNumbers/Local.json is not a {Sid}.
+    .sort((a, b) => a.parameterNames.length - b.parameterNames.length);
+  return { name, document, pathTemplates };
+}
+
+const API_SPEC = loadSpec("api_v2010", apiSpec);
+const TRUNKING_SPEC = loadSpec("trunking_v1", trunkingSpec);
+
+/** trunking.twilio.com's paths start with /v1/; api.twilio.com's with /2010-04-01/. */
+function specFor(path: string): Spec {
+  return path.startsWith("/v1/") ? TRUNKING_SPEC : API_SPEC;
+}
 
 interface MatchedOperation {
+  spec: Spec;
   template: string;
   operation: OpenApiOperation | null;
   pathValues: Record<string, string>;
 }
 
 function matchOperation(method: string, path: string): MatchedOperation | null {
-  for (const candidate of pathTemplates) {
+  const spec = specFor(path);
+  for (const candidate of spec.pathTemplates) {
     const match = candidate.regex.exec(path);
     if (!match) continue;
     const pathValues: Record<string, string> = {};
     candidate.parameterNames.forEach((name, index) => {
       pathValues[name] = decodeURIComponent(match[index + 1] ?? "");
     });
-    const pathItem = document.paths[candidate.template] ?? {};
+    const pathItem = spec.document.paths[candidate.template] ?? {};
     const verb = method.toLowerCase();
     const operation = Object.hasOwn(pathItem, verb) ? pathItem[verb] : undefined;
     return {
+      spec,
       template: candidate.template,
       operation: (operation as OpenApiOperation | undefined) ?? null,
       pathValues,
@@ -134,10 +158,13 @@ function matchOperation(method: string, path: string): MatchedOperation | null {
   return null;
 }
 
-function resolveRef(schema: OpenApiSchema): { schema: OpenApiSchema; name: string | null } {
+function resolveRef(
+  spec: Spec,
+  schema: OpenApiSchema,
+): { schema: OpenApiSchema; name: string | null } {
   if (schema.$ref === undefined) return { schema, name: null };
   const name = schema.$ref.replace(/^#\/components\/schemas\//, "");
-  const target = document.components.schemas[name];
+  const target = spec.document.components.schemas[name];
   if (!target) throw new Error(`twilio spec: unresolved $ref ${schema.$ref}`);
   return { schema: target, name };
 }
@@ -151,9 +178,9 @@ type Direction = "request" | "response";
  * checks the validator can run. In responses every declared property is required: Twilio
  * serializes every field (null when unset), so an absent one means a mismatched model.
  */
-function toJsonSchema(source: OpenApiSchema, direction: Direction, depth = 0): Schema {
+function toJsonSchema(spec: Spec, source: OpenApiSchema, direction: Direction, depth = 0): Schema {
   if (depth > 32) throw new Error("twilio spec: schema nesting too deep (recursive $ref?)");
-  const { schema: openApi, name } = resolveRef(source);
+  const { schema: openApi, name } = resolveRef(spec, source);
   const out: Schema = {};
   for (const [keyword, value] of Object.entries(openApi)) {
     if (
@@ -167,11 +194,11 @@ function toJsonSchema(source: OpenApiSchema, direction: Direction, depth = 0): S
       for (const [property, propertySchema] of Object.entries(
         value as Record<string, OpenApiSchema>,
       )) {
-        properties[property] = toJsonSchema(propertySchema, direction, depth + 1);
+        properties[property] = toJsonSchema(spec, propertySchema, direction, depth + 1);
       }
       out.properties = properties;
     } else if (keyword === "items" && value && typeof value === "object") {
-      out.items = toJsonSchema(value as OpenApiSchema, direction, depth + 1);
+      out.items = toJsonSchema(spec, value as OpenApiSchema, direction, depth + 1);
     } else {
       out[keyword] = value;
     }
@@ -183,6 +210,8 @@ function toJsonSchema(source: OpenApiSchema, direction: Direction, depth = 0): S
     if (direction === "response") out.format = "uri-reference";
   } else if (format === "date-time-rfc-2822") {
     out.pattern = RFC_2822;
+  } else if (format === "date-time") {
+    out.pattern = ISO_8601;
   } else if (format === "phone-number") {
     out.pattern = E164.source;
   } else if (format === "iso-country-code") {
@@ -260,12 +289,13 @@ function coerce(raw: string, schema: OpenApiSchema): { value: unknown } | { prob
 }
 
 function checkValue(
+  spec: Spec,
   request: string,
   where: string,
   raw: string,
   declared: OpenApiSchema,
 ): string[] {
-  const { schema } = resolveRef(declared);
+  const { schema } = resolveRef(spec, declared);
   const shown = `${request}: ${where}=${JSON.stringify(raw)}`;
   const coerced = coerce(raw, schema);
   if ("problem" in coerced) return [`${shown} ${coerced.problem}`];
@@ -282,8 +312,10 @@ function checkValue(
       problems.push(`${shown} is not an absolute URI`);
     }
   }
-  const key = `value:${JSON.stringify(declared)}`;
-  const result = validatorFor(key, () => toJsonSchema(declared, "request")).validate(coerced.value);
+  const key = `${spec.name} value:${JSON.stringify(declared)}`;
+  const result = validatorFor(key, () => toJsonSchema(spec, declared, "request")).validate(
+    coerced.value,
+  );
   if (!result.valid) {
     problems.push(
       ...describeErrors(result.errors).map((error) => `${shown}: ${error.replace(/^#: /, "")}`),
@@ -300,7 +332,7 @@ export function checkTwilioRequest(entry: ContractEntry): string[] {
   if (!matched.operation) {
     return [`${request}: the spec has no ${entry.method} for ${matched.template}`];
   }
-  const { operation, template } = matched;
+  const { spec, operation, template } = matched;
   const problems: string[] = [];
   const parameters = operation.parameters ?? [];
 
@@ -311,7 +343,9 @@ export function checkTwilioRequest(entry: ContractEntry): string[] {
   for (const parameter of parameters.filter((p) => p.in === "path")) {
     const value = matched.pathValues[parameter.name];
     if (value !== undefined && parameter.schema) {
-      problems.push(...checkValue(request, `path ${parameter.name}`, value, parameter.schema));
+      problems.push(
+        ...checkValue(spec, request, `path ${parameter.name}`, value, parameter.schema),
+      );
     }
   }
 
@@ -325,7 +359,7 @@ export function checkTwilioRequest(entry: ContractEntry): string[] {
         `${request}: query parameter ${name} is not declared for ${entry.method} ${template}`,
       );
     } else if (declared.schema) {
-      problems.push(...checkValue(request, `query ${name}`, value, declared.schema));
+      problems.push(...checkValue(spec, request, `query ${name}`, value, declared.schema));
     }
   }
   for (const [name, declared] of queryParameters) {
@@ -351,13 +385,13 @@ export function checkTwilioRequest(entry: ContractEntry): string[] {
   }
   const form = entry.form ?? {};
   const { schema: resolvedFormSchema } = formSchema
-    ? resolveRef(formSchema)
+    ? resolveRef(spec, formSchema)
     : { schema: {} as OpenApiSchema };
   const fields = resolvedFormSchema.properties ?? {};
   for (const [name, value] of Object.entries(form)) {
     const declared = fields[name];
     if (declared) {
-      problems.push(...checkValue(request, `form ${name}`, value, declared));
+      problems.push(...checkValue(spec, request, `form ${name}`, value, declared));
     } else {
       problems.push(
         `${request}: form field ${name} is not declared for ${entry.method} ${template}`,
@@ -427,8 +461,8 @@ export function checkTwilioResponse(entry: ContractEntry): string[] {
           `${request}: the spec documents an empty body, got ${JSON.stringify(entry.response).slice(0, 80)}`,
         ];
   }
-  const key = `response:${entry.method} ${matched.template} ${entry.status}`;
-  const result = validatorFor(key, () => toJsonSchema(schema, "response")).validate(
+  const key = `${matched.spec.name} response:${entry.method} ${matched.template} ${entry.status}`;
+  const result = validatorFor(key, () => toJsonSchema(matched.spec, schema, "response")).validate(
     entry.response ?? null,
   );
   return result.valid ? [] : describeErrors(result.errors).map((error) => `${request}: ${error}`);

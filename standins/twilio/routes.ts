@@ -1,8 +1,8 @@
 // Which Twilio resource a path names, and which operation each HTTP method performs on it.
-// api.twilio.com (2010-04-01) names the account in the path. Routing is by path only, whatever
-// the host.
+// api.twilio.com (2010-04-01) names the account in the path; trunking.twilio.com (v1) does not,
+// so its account is the one the credentials name. Routing is by path only, whatever the host.
 
-import { API_VERSION_PREFIX } from "./twilio-wire";
+import { API_VERSION_PREFIX, TRUNKING_PREFIX } from "./twilio-wire";
 import type { TwilioOperation } from "./types";
 
 export type RouteResource =
@@ -14,12 +14,21 @@ export type RouteResource =
   | { kind: "credential_lists" }
   | { kind: "credential_list"; sid: string }
   | { kind: "credentials"; listSid: string }
-  | { kind: "credential"; listSid: string; sid: string };
+  | { kind: "credential"; listSid: string; sid: string }
+  | { kind: "trunks" }
+  | { kind: "trunk"; sid: string }
+  | { kind: "trunk_items"; trunkSid: string; items: TrunkItems }
+  | { kind: "trunk_item"; trunkSid: string; items: TrunkItems; sid: string };
+
+/** The lists a trunk holds, by their path segment. */
+export type TrunkItems = "OriginationUrls" | "PhoneNumbers" | "CredentialLists";
+
+const TRUNK_ITEMS: readonly TrunkItems[] = ["OriginationUrls", "PhoneNumbers", "CredentialLists"];
 
 export interface Route {
   /** Operation per allowed HTTP method. */
   operations: Partial<Record<string, TwilioOperation>>;
-  /** The account the path names. */
+  /** The account the path names (2010 API); null on trunking, where the credentials name it. */
   accountSid: string | null;
   resource: RouteResource;
 }
@@ -32,6 +41,7 @@ function same(
 }
 
 export function matchRoute(path: string): Route | null {
+  if (path.startsWith(`${TRUNKING_PREFIX}/`)) return matchTrunking(path);
   if (path.startsWith(`${API_VERSION_PREFIX}/Accounts/`)) return match2010(path);
   return null;
 }
@@ -91,4 +101,28 @@ function match2010(path: string): Route | null {
     });
   }
   return null;
+}
+
+function matchTrunking(path: string): Route | null {
+  const segments = path.slice(`${TRUNKING_PREFIX}/`.length).split("/");
+  const route = (methods: string[], resource: RouteResource): Route => ({
+    operations: same("trunking", methods),
+    accountSid: null,
+    resource,
+  });
+  const [collection, trunkSid, items, itemSid, ...extra] = segments;
+  if (collection !== "Trunks" || extra.length > 0) return null;
+  if (trunkSid === undefined) return route(["GET", "POST"], { kind: "trunks" });
+  if (!trunkSid) return null;
+  if (items === undefined)
+    return route(["GET", "POST", "DELETE"], { kind: "trunk", sid: trunkSid });
+  if (!(TRUNK_ITEMS as readonly string[]).includes(items)) return null;
+  const trunkItems = items as TrunkItems;
+  if (itemSid === undefined) {
+    return route(["GET", "POST"], { kind: "trunk_items", trunkSid, items: trunkItems });
+  }
+  if (!itemSid) return null;
+  // Only an origination URL can be updated; a number or a credential list is posted again.
+  const methods = trunkItems === "OriginationUrls" ? ["GET", "POST", "DELETE"] : ["GET", "DELETE"];
+  return route(methods, { kind: "trunk_item", trunkSid, items: trunkItems, sid: itemSid });
 }

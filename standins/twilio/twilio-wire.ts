@@ -4,6 +4,10 @@ import { locationForNpa, nationalFormat } from "./inventory";
 import type { AccountStatus, AccountType, TwilioErrorBody } from "./types";
 
 export const API_VERSION_PREFIX = "/2010-04-01";
+/** trunking.twilio.com's API; its URLs are absolute, so they name the host too. */
+export const TRUNKING_PREFIX = "/v1";
+export const TRUNKING_ORIGIN = "https://trunking.twilio.com";
+const API_ORIGIN = "https://api.twilio.com";
 
 /** What the caller's fetch rejects with when a drop fault fires. */
 export const DROP_ERROR_MESSAGE = "Network connection lost. (twilio-standin injected fault)";
@@ -328,5 +332,159 @@ export function credentialResource(credential: {
     date_created: rfc2822(new Date(credential.date_created)),
     date_updated: rfc2822(new Date(credential.date_updated)),
     uri: `${API_VERSION_PREFIX}/Accounts/${credential.account_sid}/SIP/CredentialLists/${credential.credential_list_sid}/Credentials/${credential.sid}.json`,
+  };
+}
+
+export type TransferMode = "disable-all" | "enable-all" | "sip-only";
+export type TransferCallerId = "from-transferee" | "from-transferor";
+
+/** A trunk's writable fields besides its domain name. */
+export interface TrunkSettings {
+  friendly_name: string | null;
+  disaster_recovery_url: string | null;
+  disaster_recovery_method: "GET" | "POST";
+  transfer_mode: TransferMode;
+  transfer_caller_id: TransferCallerId;
+  secure: boolean;
+  cnam_lookup_enabled: boolean;
+}
+
+export const DEFAULT_TRUNK_SETTINGS: TrunkSettings = {
+  friendly_name: null,
+  disaster_recovery_url: null,
+  disaster_recovery_method: "POST",
+  transfer_mode: "disable-all",
+  transfer_caller_id: "from-transferee",
+  secure: false,
+  cnam_lookup_enabled: false,
+};
+
+function trunkUrl(trunkSid: string): string {
+  return `${TRUNKING_ORIGIN}${TRUNKING_PREFIX}/Trunks/${trunkSid}`;
+}
+
+/** A trunking v1 Trunk. `auth_type` says CREDENTIAL_LIST once a credential list is on it. */
+export function trunkResource(
+  trunk: {
+    sid: string;
+    account_sid: string;
+    domain_name: string | null;
+    settings: TrunkSettings;
+    date_created: number;
+    date_updated: number;
+  },
+  hasCredentialLists: boolean,
+): Record<string, unknown> {
+  const url = trunkUrl(trunk.sid);
+  return {
+    account_sid: trunk.account_sid,
+    domain_name: trunk.domain_name,
+    disaster_recovery_method: trunk.settings.disaster_recovery_method,
+    disaster_recovery_url: trunk.settings.disaster_recovery_url,
+    friendly_name: trunk.settings.friendly_name,
+    secure: trunk.settings.secure,
+    recording: { mode: "do-not-record", trim: "do-not-trim" },
+    transfer_mode: trunk.settings.transfer_mode,
+    transfer_caller_id: trunk.settings.transfer_caller_id,
+    cnam_lookup_enabled: trunk.settings.cnam_lookup_enabled,
+    auth_type: hasCredentialLists ? "CREDENTIAL_LIST" : "",
+    symmetric_rtp_enabled: false,
+    auth_type_set: hasCredentialLists ? ["CREDENTIAL_LIST"] : [],
+    date_created: iso8601(new Date(trunk.date_created)),
+    date_updated: iso8601(new Date(trunk.date_updated)),
+    sid: trunk.sid,
+    url,
+    links: {
+      origination_urls: `${url}/OriginationUrls`,
+      credential_lists: `${url}/CredentialLists`,
+      ip_access_control_lists: `${url}/IpAccessControlLists`,
+      phone_numbers: `${url}/PhoneNumbers`,
+    },
+  };
+}
+
+export function originationUrlResource(origination: {
+  sid: string;
+  account_sid: string;
+  trunk_sid: string;
+  sip_url: string;
+  priority: number;
+  weight: number;
+  enabled: boolean;
+  friendly_name: string;
+  date_created: number;
+  date_updated: number;
+}): Record<string, unknown> {
+  return {
+    account_sid: origination.account_sid,
+    sid: origination.sid,
+    trunk_sid: origination.trunk_sid,
+    weight: origination.weight,
+    enabled: origination.enabled,
+    sip_url: origination.sip_url,
+    friendly_name: origination.friendly_name,
+    priority: origination.priority,
+    date_created: iso8601(new Date(origination.date_created)),
+    date_updated: iso8601(new Date(origination.date_updated)),
+    url: `${trunkUrl(origination.trunk_sid)}/OriginationUrls/${origination.sid}`,
+  };
+}
+
+/** A number on a trunk, in trunking v1's words (ISO 8601 dates, absolute URLs). */
+export function trunkPhoneNumberResource(
+  number: IncomingPhoneNumberResource,
+  trunkSid: string,
+): Record<string, unknown> {
+  const field = (name: string) => (number[name] as unknown) ?? null;
+  const accountSid = String(number.account_sid);
+  return {
+    account_sid: accountSid,
+    address_requirements: field("address_requirements"),
+    api_version: field("api_version"),
+    beta: field("beta"),
+    capabilities: field("capabilities"),
+    date_created: iso8601(new Date(Date.parse(number.date_created))),
+    date_updated: iso8601(new Date(Date.parse(String(number.date_updated)))),
+    friendly_name: number.friendly_name,
+    links: {
+      phone_number: `${API_ORIGIN}${API_VERSION_PREFIX}/Accounts/${accountSid}/IncomingPhoneNumbers/${number.sid}`,
+    },
+    phone_number: number.phone_number,
+    sid: number.sid,
+    sms_application_sid: field("sms_application_sid"),
+    sms_fallback_method: field("sms_fallback_method"),
+    sms_fallback_url: field("sms_fallback_url"),
+    sms_method: field("sms_method"),
+    sms_url: field("sms_url"),
+    status_callback: field("status_callback"),
+    status_callback_method: field("status_callback_method"),
+    trunk_sid: trunkSid,
+    url: `${trunkUrl(trunkSid)}/PhoneNumbers/${number.sid}`,
+    voice_application_sid: field("voice_application_sid"),
+    voice_caller_id_lookup: field("voice_caller_id_lookup"),
+    voice_fallback_method: field("voice_fallback_method"),
+    voice_fallback_url: field("voice_fallback_url"),
+    voice_method: field("voice_method"),
+    voice_url: field("voice_url"),
+  };
+}
+
+/** A credential list on a trunk: the list's name, the association's dates. */
+export function trunkCredentialListResource(association: {
+  account_sid: string;
+  trunk_sid: string;
+  credential_list_sid: string;
+  friendly_name: string;
+  date_created: number;
+}): Record<string, unknown> {
+  const created = iso8601(new Date(association.date_created));
+  return {
+    account_sid: association.account_sid,
+    sid: association.credential_list_sid,
+    trunk_sid: association.trunk_sid,
+    friendly_name: association.friendly_name,
+    date_created: created,
+    date_updated: created,
+    url: `${trunkUrl(association.trunk_sid)}/CredentialLists/${association.credential_list_sid}`,
   };
 }

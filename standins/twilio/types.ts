@@ -4,7 +4,7 @@
 /**
  * Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults.
  * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json; `sip`: the SIP
- * CredentialLists and their Credentials.
+ * CredentialLists and their Credentials; `trunking`: everything under trunking.twilio.com/v1.
  */
 export type TwilioOperation =
   | "search"
@@ -14,7 +14,8 @@ export type TwilioOperation =
   | "update"
   | "account"
   | "caller_ids"
-  | "sip";
+  | "sip"
+  | "trunking";
 
 export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
 
@@ -182,6 +183,8 @@ export interface StandinSettings {
   list_lag_ms: number;
   /** POST /__standin/release-hold: a released number is not for sale for this long. */
   release_hold_ms: number;
+  /** POST /__standin/domain-reservation: a deleted trunk's domain name stays taken this long. */
+  domain_reservation_ms: number;
 }
 
 export interface TwilioErrorBody {
@@ -189,4 +192,25 @@ export interface TwilioErrorBody {
   message: string;
   more_info: string;
   status: number;
+}
+
+/** A trunk with what hangs on it, as GET /__standin/trunks lists it. */
+export interface StandinTrunk {
+  sid: string;
+  account_sid: string;
+  friendly_name: string | null;
+  domain_name: string | null;
+  /** ISO 8601, as trunking v1 writes dates. */
+  date_created: string;
+  origination_urls: {
+    sid: string;
+    sip_url: string;
+    priority: number;
+    weight: number;
+    enabled: boolean;
+    friendly_name: string;
+  }[];
+  /** The account's numbers whose trunk_sid is this trunk (shown by Twilio yet or not). */
+  phone_numbers: { sid: string; phone_number: string }[];
+  credential_lists: { sid: string; friendly_name: string }[];
 }

@@ -9,6 +9,7 @@ import type {
   StandinAccount,
   StandinCallerId,
   StandinSettings,
+  StandinTrunk,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
 
@@ -69,6 +70,10 @@ export const twilioStandin = {
   setListLag: (ms: number) => control("POST", "list-lag", { ms }),
   /** Released numbers stay off sale for `ms` (0: back on sale at once). */
   setReleaseHold: (ms: number) => control("POST", "release-hold", { ms }),
+  /** Every account's trunks, with their origination URLs, numbers and credential lists. */
+  trunks: async () => (await control<{ trunks: StandinTrunk[] }>("GET", "trunks")).trunks,
+  /** A deleted trunk's domain name stays taken for `ms` (0: free at once). */
+  setDomainReservation: (ms: number) => control("POST", "domain-reservation", { ms }),
   /** Every Twilio reply waits `ms` after the work is done. */
   setLatency: (ms: number) => control("POST", "latency", { ms }),
   settings: () => control<StandinSettings>("GET", "settings"),

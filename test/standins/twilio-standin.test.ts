@@ -9,8 +9,10 @@ import type {
   OwnedNumberSummary,
   StandinAccount,
   StandinCallerId,
+  StandinTrunk,
   TwilioRequestLogEntry,
 } from "../../standins/twilio/types";
+import { basicAuth, twilioStandin } from "../helpers/standin";
 
 const ACCOUNT_SID = "AC00000000000000000000000000000000";
 const AUTH_TOKEN = "standin-auth-token";
@@ -977,6 +979,7 @@ describe("what production Twilio does", () => {
       latency_ms: 0,
       list_lag_ms: 500,
       release_hold_ms: 0,
+      domain_reservation_ms: 0,
     });
     const target = (await availableIn("212"))[0] ?? "";
     const bought = await buyOk(target);
@@ -994,6 +997,7 @@ describe("what production Twilio does", () => {
       latency_ms: 0,
       list_lag_ms: 0,
       release_hold_ms: 0,
+      domain_reservation_ms: 0,
     });
     const next = (await availableIn("212"))[1] ?? "";
     await buyOk(next);
@@ -1598,5 +1602,658 @@ describe("SIP credential lists", () => {
     expect(((await theirLists.json()) as { credential_lists: unknown[] }).credential_lists).toEqual(
       [],
     );
+  });
+});
+
+describe("trunking v1", () => {
+  const TRUNKING = "https://trunking.twilio.com";
+  const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+  type Resource = Record<string, unknown> & { sid: string };
+  interface V1Page {
+    meta: Record<string, unknown> & { next_page_url: string | null };
+    [key: string]: unknown;
+  }
+
+  function trunking(
+    method: string,
+    path: string,
+    options: TwilioRequestOptions = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    const authorization =
+      options.authorization === undefined ? ACCOUNT_AUTH : options.authorization;
+    if (authorization !== null) headers.Authorization = authorization;
+    const init: RequestInit = { method, headers };
+    if (options.form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = new URLSearchParams(options.form).toString();
+    }
+    return standin().fetch(`${TRUNKING}/v1${path}`, init);
+  }
+
+  async function createTrunk(
+    form: Record<string, string> = {},
+    authorization?: string,
+  ): Promise<Resource> {
+    const response = await trunking("POST", "/Trunks", { form, authorization });
+    expect(response.status, JSON.stringify(await response.clone().json())).toBe(201);
+    return (await response.json()) as Resource;
+  }
+
+  async function errorOf(response: Response): Promise<[number, number]> {
+    const body = (await response.json()) as { code: number; status: number };
+    expect(body.status).toBe(response.status);
+    return [response.status, body.code];
+  }
+
+  const newAccount = (spec: NewAccountSpec = {}) =>
+    control<CreatedAccount>("POST", "accounts", spec);
+  const authOf = (account: CreatedAccount) => basic(account.account_sid, account.auth_token);
+
+  it("creates, lists, fetches, updates and deletes trunks, with ISO 8601 dates", async () => {
+    const trunk = await createTrunk({
+      FriendlyName: "Main trunk",
+      DomainName: "acme.pstn.twilio.com",
+    });
+    expect(trunk.sid).toMatch(/^TK[0-9a-f]{32}$/);
+    const url = `${TRUNKING}/v1/Trunks/${trunk.sid}`;
+    expect(trunk).toEqual({
+      account_sid: ACCOUNT_SID,
+      domain_name: "acme.pstn.twilio.com",
+      disaster_recovery_method: "POST",
+      disaster_recovery_url: null,
+      friendly_name: "Main trunk",
+      secure: false,
+      recording: { mode: "do-not-record", trim: "do-not-trim" },
+      transfer_mode: "disable-all",
+      transfer_caller_id: "from-transferee",
+      cnam_lookup_enabled: false,
+      auth_type: "",
+      symmetric_rtp_enabled: false,
+      auth_type_set: [],
+      date_created: expect.stringMatching(ISO_8601),
+      date_updated: expect.stringMatching(ISO_8601),
+      sid: trunk.sid,
+      url,
+      links: {
+        origination_urls: `${url}/OriginationUrls`,
+        credential_lists: `${url}/CredentialLists`,
+        ip_access_control_lists: `${url}/IpAccessControlLists`,
+        phone_numbers: `${url}/PhoneNumbers`,
+      },
+    });
+
+    const listed = (await (await trunking("GET", "/Trunks")).json()) as V1Page;
+    expect(listed).toEqual({
+      trunks: [trunk],
+      meta: {
+        page: 0,
+        page_size: 50,
+        first_page_url: `${TRUNKING}/v1/Trunks?PageSize=50&Page=0`,
+        previous_page_url: null,
+        url: `${TRUNKING}/v1/Trunks?PageSize=50&Page=0`,
+        next_page_url: null,
+        key: "trunks",
+      },
+    });
+
+    const updated = await trunking("POST", `/Trunks/${trunk.sid}`, {
+      form: { FriendlyName: "Renamed", Secure: "true", TransferMode: "sip-only" },
+    });
+    expect(updated.status).toBe(200);
+    expect(await updated.json()).toMatchObject({
+      friendly_name: "Renamed",
+      secure: true,
+      transfer_mode: "sip-only",
+      domain_name: "acme.pstn.twilio.com",
+    });
+    expect(await (await trunking("GET", `/Trunks/${trunk.sid}`)).json()).toMatchObject({
+      friendly_name: "Renamed",
+    });
+    const badUpdate = await trunking("POST", `/Trunks/${trunk.sid}`, { form: { Secure: "maybe" } });
+    expect(await errorOf(badUpdate)).toEqual([400, 20001]);
+
+    expect((await trunking("DELETE", `/Trunks/${trunk.sid}`)).status).toBe(204);
+    expect(await errorOf(await trunking("GET", `/Trunks/${trunk.sid}`))).toEqual([404, 20404]);
+    expect(await errorOf(await trunking("DELETE", `/Trunks/${trunk.sid}`))).toEqual([404, 20404]);
+    expect(await errorOf(await trunking("PUT", "/Trunks"))).toEqual([405, 20004]);
+    expect(await errorOf(await trunking("GET", "/Trunks/TK1/Recordings"))).toEqual([404, 20404]);
+  });
+
+  it("pages trunks the v1 way, next_page_url to the end", async () => {
+    const sids: string[] = [];
+    for (let i = 0; i < 5; i++) sids.push((await createTrunk({ FriendlyName: `T${i}` })).sid);
+    const seen: string[] = [];
+    let next: string | null = "/Trunks?PageSize=2";
+    const pages: V1Page[] = [];
+    while (next) {
+      const page = (await (await trunking("GET", next)).json()) as V1Page;
+      pages.push(page);
+      seen.push(...(page.trunks as Resource[]).map((t) => t.sid));
+      next = page.meta.next_page_url?.slice(`${TRUNKING}/v1`.length) ?? null;
+    }
+    expect(seen).toEqual(sids);
+    expect(pages.map((p) => (p.trunks as unknown[]).length)).toEqual([2, 2, 1]);
+    expect(pages[2]?.meta).toMatchObject({ page: 2, page_size: 2, next_page_url: null });
+    expect(pages[2]?.meta.previous_page_url).toMatch(/PageToken=PB/);
+  });
+
+  it("a domain name is unique across accounts, and reserved after a delete when asked", async () => {
+    const customer = await newAccount();
+    const mine = await createTrunk({ DomainName: "acme.pstn.twilio.com" });
+    const taken = await trunking("POST", "/Trunks", {
+      authorization: authOf(customer),
+      form: { DomainName: "ACME.pstn.twilio.com" },
+    });
+    expect(await taken.json()).toEqual({
+      code: 21248,
+      message: "Trunk Domain already taken",
+      more_info: "https://www.twilio.com/docs/errors/21248",
+      status: 400,
+    });
+    for (const DomainName of ["acme.example.com", "pstn.twilio.com", "a_b.pstn.twilio.com"]) {
+      const invalid = await trunking("POST", "/Trunks", { form: { DomainName } });
+      expect(await errorOf(invalid), DomainName).toEqual([400, 20001]);
+    }
+    const other = await createTrunk({ DomainName: "other.pstn.twilio.com" });
+    const rename = await trunking("POST", `/Trunks/${other.sid}`, {
+      form: { DomainName: "acme.pstn.twilio.com" },
+    });
+    expect(await errorOf(rename)).toEqual([400, 21248]);
+    // Renaming a trunk to its own name is no conflict.
+    const same = await trunking("POST", `/Trunks/${mine.sid}`, {
+      form: { DomainName: "acme.pstn.twilio.com" },
+    });
+    expect(same.status).toBe(200);
+
+    await control("POST", "domain-reservation", { ms: 500 });
+    expect((await trunking("DELETE", `/Trunks/${mine.sid}`)).status).toBe(204);
+    const reserved = await trunking("POST", "/Trunks", {
+      authorization: authOf(customer),
+      form: { DomainName: "acme.pstn.twilio.com" },
+    });
+    expect(await errorOf(reserved)).toEqual([400, 21248]);
+    const reservedForMeToo = await trunking("POST", "/Trunks", {
+      form: { DomainName: "acme.pstn.twilio.com" },
+    });
+    expect(await errorOf(reservedForMeToo)).toEqual([400, 21248]);
+    await sleep(550);
+    const theirs = await createTrunk({ DomainName: "acme.pstn.twilio.com" }, authOf(customer));
+    expect(theirs.account_sid).toBe(customer.account_sid);
+
+    // Without a reservation (the default), a deleted trunk's name is free at once.
+    await control("POST", "domain-reservation", { ms: 0 });
+    expect((await trunking("DELETE", `/Trunks/${other.sid}`)).status).toBe(204);
+    await createTrunk({ DomainName: "other.pstn.twilio.com" });
+  });
+
+  it("allows 1 trunk on a Trial account and 100 on a Full one", async () => {
+    const trial = await newAccount({ type: "Trial" });
+    await createTrunk({}, authOf(trial));
+    const second = await trunking("POST", "/Trunks", { authorization: authOf(trial) });
+    expect(await errorOf(second)).toEqual([400, 10002]);
+
+    const full = await newAccount();
+    for (let i = 0; i < 100; i++) await createTrunk({}, authOf(full));
+    const tooMany = await trunking("POST", "/Trunks", { authorization: authOf(full) });
+    expect(await errorOf(tooMany)).toEqual([400, 20001]);
+    // The master account's limit is its own.
+    await createTrunk();
+  });
+
+  it("origination URLs: all five fields required, then listed, updated and deleted", async () => {
+    const trunk = await createTrunk();
+    const path = `/Trunks/${trunk.sid}/OriginationUrls`;
+    const complete = {
+      SipUrl: "sip:pbx.example.com:5060",
+      Priority: "10",
+      Weight: "20",
+      Enabled: "true",
+      FriendlyName: "PBX",
+    };
+    for (const name of Object.keys(complete)) {
+      const form: Record<string, string> = { ...complete };
+      delete form[name];
+      const response = await trunking("POST", path, { form });
+      expect(await response.json()).toEqual({
+        code: 20001,
+        message: `Missing required parameter ${name} in the post body`,
+        more_info: "https://www.twilio.com/docs/errors/20001",
+        status: 400,
+      });
+    }
+    for (const bad of [
+      { SipUrl: "https://pbx.example.com" },
+      { Priority: "-1" },
+      { Weight: "70000" },
+      { Enabled: "yes" },
+    ]) {
+      const response = await trunking("POST", path, { form: { ...complete, ...bad } });
+      expect(await errorOf(response), JSON.stringify(bad)).toEqual([400, 20001]);
+    }
+
+    const created = await trunking("POST", path, { form: complete });
+    expect(created.status).toBe(201);
+    const origination = (await created.json()) as Resource;
+    expect(origination).toEqual({
+      account_sid: ACCOUNT_SID,
+      sid: expect.stringMatching(/^OU[0-9a-f]{32}$/),
+      trunk_sid: trunk.sid,
+      weight: 20,
+      enabled: true,
+      sip_url: "sip:pbx.example.com:5060",
+      friendly_name: "PBX",
+      priority: 10,
+      date_created: expect.stringMatching(ISO_8601),
+      date_updated: expect.stringMatching(ISO_8601),
+      url: `${TRUNKING}/v1${path}/${origination.sid}`,
+    });
+    const listed = (await (await trunking("GET", path)).json()) as V1Page;
+    expect(listed.origination_urls).toEqual([origination]);
+    expect(listed.meta.key).toBe("origination_urls");
+
+    const updated = await trunking("POST", `${path}/${origination.sid}`, {
+      form: { Priority: "1", Enabled: "false" },
+    });
+    expect(await updated.json()).toMatchObject({ priority: 1, enabled: false, weight: 20 });
+    expect(await (await trunking("GET", `${path}/${origination.sid}`)).json()).toMatchObject({
+      priority: 1,
+    });
+    expect((await trunking("DELETE", `${path}/${origination.sid}`)).status).toBe(204);
+    expect(await errorOf(await trunking("GET", `${path}/${origination.sid}`))).toEqual([
+      404, 20404,
+    ]);
+  });
+
+  it("a number on a trunk: trunk_sid set, voice application cleared, voice URL kept", async () => {
+    const trunk = await createTrunk({ FriendlyName: "Voice" });
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+14155550142",
+      voice_url: "https://example.com/voice",
+      voice_application_sid: "AP00000000000000000000000000000001",
+    });
+    const path = `/Trunks/${trunk.sid}/PhoneNumbers`;
+    const added = await trunking("POST", path, { form: { PhoneNumberSid: planted.sid } });
+    expect(added.status).toBe(201);
+    const onTrunk = (await added.json()) as Resource;
+    expect(onTrunk).toMatchObject({
+      sid: planted.sid,
+      account_sid: ACCOUNT_SID,
+      phone_number: "+14155550142",
+      trunk_sid: trunk.sid,
+      voice_application_sid: null,
+      voice_url: "https://example.com/voice",
+      capabilities: { voice: true, sms: true, mms: true, fax: false },
+      url: `${TRUNKING}/v1${path}/${planted.sid}`,
+      links: {
+        phone_number: `https://api.twilio.com${ACCOUNT_PATH}/IncomingPhoneNumbers/${planted.sid}`,
+      },
+    });
+    expect(onTrunk.date_created).toMatch(ISO_8601);
+    expect(onTrunk.date_updated).toMatch(ISO_8601);
+
+    const viaApi = await twilio("GET", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${planted.sid}.json`);
+    expect(await viaApi.json()).toMatchObject({
+      trunk_sid: trunk.sid,
+      voice_application_sid: null,
+      voice_url: "https://example.com/voice",
+    });
+    expect((await ownedNumbers())[0]).toMatchObject({
+      trunk_sid: trunk.sid,
+      voice_application_sid: null,
+    });
+
+    // A number bought with TrunkSid is on the trunk too.
+    const target = (await availableIn("206"))[0] ?? "";
+    const bought = await buyOk(target, { TrunkSid: trunk.sid });
+    const listed = (await (await trunking("GET", path)).json()) as V1Page;
+    expect((listed.phone_numbers as Resource[]).map((n) => n.sid)).toEqual([
+      planted.sid,
+      bought.sid,
+    ]);
+    expect(await (await trunking("GET", `${path}/${planted.sid}`)).json()).toEqual(onTrunk);
+
+    expect(await errorOf(await trunking("POST", path, { form: {} }))).toEqual([400, 20001]);
+    const unknown = await trunking("POST", path, {
+      form: { PhoneNumberSid: "PN00000000000000000000000000000000" },
+    });
+    expect(await errorOf(unknown)).toEqual([404, 20404]);
+    const customer = await newAccount();
+    const theirs = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+14155550143",
+      account_sid: customer.account_sid,
+    });
+    const foreign = await trunking("POST", path, { form: { PhoneNumberSid: theirs.sid } });
+    expect(await errorOf(foreign)).toEqual([404, 20404]);
+
+    expect((await trunking("DELETE", `${path}/${planted.sid}`)).status).toBe(204);
+    expect(await errorOf(await trunking("GET", `${path}/${planted.sid}`))).toEqual([404, 20404]);
+    const offTrunk = await twilio(
+      "GET",
+      `${ACCOUNT_PATH}/IncomingPhoneNumbers/${planted.sid}.json`,
+    );
+    expect(await offTrunk.json()).toMatchObject({
+      trunk_sid: null,
+      voice_url: "https://example.com/voice",
+    });
+
+    // Deleting the trunk takes the remaining number off it; the number stays owned.
+    expect((await trunking("DELETE", `/Trunks/${trunk.sid}`)).status).toBe(204);
+    const kept = await twilio("GET", `${ACCOUNT_PATH}/IncomingPhoneNumbers/${bought.sid}.json`);
+    expect(await kept.json()).toMatchObject({ trunk_sid: null, phone_number: target });
+  });
+
+  it("credential lists on a trunk make its auth_type CREDENTIAL_LIST", async () => {
+    const trunk = await createTrunk();
+    const sipList = await twilio("POST", `${ACCOUNT_PATH}/SIP/CredentialLists.json`, {
+      form: { FriendlyName: "PBX users" },
+    });
+    const list = (await sipList.json()) as Resource;
+    const path = `/Trunks/${trunk.sid}/CredentialLists`;
+    const added = await trunking("POST", path, { form: { CredentialListSid: list.sid } });
+    expect(added.status).toBe(201);
+    expect(await added.json()).toEqual({
+      account_sid: ACCOUNT_SID,
+      sid: list.sid,
+      trunk_sid: trunk.sid,
+      friendly_name: "PBX users",
+      date_created: expect.stringMatching(ISO_8601),
+      date_updated: expect.stringMatching(ISO_8601),
+      url: `${TRUNKING}/v1${path}/${list.sid}`,
+    });
+    expect(await (await trunking("GET", `/Trunks/${trunk.sid}`)).json()).toMatchObject({
+      auth_type: "CREDENTIAL_LIST",
+      auth_type_set: ["CREDENTIAL_LIST"],
+    });
+    const again = await trunking("POST", path, { form: { CredentialListSid: list.sid } });
+    expect(await errorOf(again)).toEqual([400, 20001]);
+    const unknown = await trunking("POST", path, {
+      form: { CredentialListSid: "CL00000000000000000000000000000000" },
+    });
+    expect(await errorOf(unknown)).toEqual([404, 20404]);
+    const listed = (await (await trunking("GET", path)).json()) as V1Page;
+    expect((listed.credential_lists as Resource[]).map((l) => l.sid)).toEqual([list.sid]);
+
+    expect((await trunking("DELETE", `${path}/${list.sid}`)).status).toBe(204);
+    expect(await (await trunking("GET", `/Trunks/${trunk.sid}`)).json()).toMatchObject({
+      auth_type: "",
+      auth_type_set: [],
+    });
+    // Deleting the SIP list takes it off every trunk.
+    await trunking("POST", path, { form: { CredentialListSid: list.sid } });
+    await twilio("DELETE", `${ACCOUNT_PATH}/SIP/CredentialLists/${list.sid}.json`);
+    expect(((await (await trunking("GET", path)).json()) as V1Page).credential_lists).toEqual([]);
+  });
+
+  it("a trunk belongs to the account whose credentials created it", async () => {
+    const mine = await createTrunk();
+    const customer = await newAccount();
+    const theirs = await createTrunk({ FriendlyName: "Theirs" }, authOf(customer));
+    expect(theirs.account_sid).toBe(customer.account_sid);
+
+    const foreign = await trunking("GET", `/Trunks/${mine.sid}`, {
+      authorization: authOf(customer),
+    });
+    expect(await errorOf(foreign)).toEqual([404, 20404]);
+    const theirList = (await (
+      await trunking("GET", "/Trunks", { authorization: authOf(customer) })
+    ).json()) as V1Page;
+    expect((theirList.trunks as Resource[]).map((t) => t.sid)).toEqual([theirs.sid]);
+    expect(await errorOf(await trunking("GET", "/Trunks", { authorization: null }))).toEqual([
+      401, 20003,
+    ]);
+    const wrong = await trunking("GET", "/Trunks", {
+      authorization: basic(customer.account_sid, AUTH_TOKEN),
+    });
+    expect(await errorOf(wrong)).toEqual([401, 20003]);
+    const apiKey = await trunking("GET", "/Trunks", {
+      authorization: basic(API_KEY_SID, API_KEY_SECRET),
+    });
+    expect(((await apiKey.json()) as V1Page).trunks).toEqual([mine]);
+
+    const suspended = await newAccount({ status: "suspended" });
+    const refused = await trunking("GET", "/Trunks", { authorization: authOf(suspended) });
+    expect(await errorOf(refused)).toEqual([401, 20005]);
+
+    // The log names the account (the path does not), and holds no secret.
+    const log = await requestLog();
+    expect(log.every((e) => e.operation === "trunking")).toBe(true);
+    expect(log[0]).toMatchObject({ username: ACCOUNT_SID, auth: "account" });
+    const serialized = JSON.stringify(log);
+    for (const secret of [AUTH_TOKEN, customer.auth_token, API_KEY_SECRET]) {
+      expect(serialized).not.toContain(secret);
+    }
+  });
+
+  it("GET /__standin/trunks shows every account's trunks and what hangs on them", async () => {
+    const trunk = await createTrunk({ FriendlyName: "Main", DomainName: "main.pstn.twilio.com" });
+    await trunking("POST", `/Trunks/${trunk.sid}/OriginationUrls`, {
+      form: {
+        SipUrl: "sip:pbx.example.com",
+        Priority: "1",
+        Weight: "1",
+        Enabled: "true",
+        FriendlyName: "PBX",
+      },
+    });
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+14155550150",
+      trunk_sid: trunk.sid,
+    });
+    const sipList = (await (
+      await twilio("POST", `${ACCOUNT_PATH}/SIP/CredentialLists.json`, {
+        form: { FriendlyName: "Users" },
+      })
+    ).json()) as Resource;
+    await trunking("POST", `/Trunks/${trunk.sid}/CredentialLists`, {
+      form: { CredentialListSid: sipList.sid },
+    });
+    const customer = await newAccount();
+    const theirs = await createTrunk({}, authOf(customer));
+
+    const { trunks } = await control<{ trunks: StandinTrunk[] }>("GET", "trunks");
+    expect(trunks).toEqual([
+      {
+        sid: trunk.sid,
+        account_sid: ACCOUNT_SID,
+        friendly_name: "Main",
+        domain_name: "main.pstn.twilio.com",
+        date_created: trunk.date_created,
+        origination_urls: [
+          {
+            sid: expect.stringMatching(/^OU/),
+            sip_url: "sip:pbx.example.com",
+            priority: 1,
+            weight: 1,
+            enabled: true,
+            friendly_name: "PBX",
+          },
+        ],
+        phone_numbers: [{ sid: planted.sid, phone_number: "+14155550150" }],
+        credential_lists: [{ sid: sipList.sid, friendly_name: "Users" }],
+      },
+      {
+        sid: theirs.sid,
+        account_sid: customer.account_sid,
+        friendly_name: null,
+        domain_name: null,
+        date_created: theirs.date_created,
+        origination_urls: [],
+        phone_numbers: [],
+        credential_lists: [],
+      },
+    ]);
+    await control("POST", "reset");
+    expect((await control<{ trunks: StandinTrunk[] }>("GET", "trunks")).trunks).toEqual([]);
+  });
+
+  it("every trunking exchange of a realistic session matches Twilio's trunking spec", async () => {
+    const trunk = await createTrunk({
+      FriendlyName: "Main",
+      DomainName: "contract.pstn.twilio.com",
+      DisasterRecoveryUrl: "https://example.com/fallback",
+      DisasterRecoveryMethod: "GET",
+      CnamLookupEnabled: "true",
+    });
+    await trunking("GET", "/Trunks?PageSize=1");
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("POST", `/Trunks/${trunk.sid}`, {
+      form: { FriendlyName: "Renamed", TransferCallerId: "from-transferor" },
+    });
+    await trunking("POST", "/Trunks", { form: { DomainName: "contract.pstn.twilio.com" } });
+    const originations = `/Trunks/${trunk.sid}/OriginationUrls`;
+    const origination = (await (
+      await trunking("POST", originations, {
+        form: {
+          SipUrl: "sip:pbx.example.com:5060",
+          Priority: "1",
+          Weight: "10",
+          Enabled: "true",
+          FriendlyName: "PBX",
+        },
+      })
+    ).json()) as Resource;
+    await trunking("GET", originations);
+    await trunking("POST", `${originations}/${origination.sid}`, { form: { Weight: "5" } });
+    await trunking("GET", `${originations}/${origination.sid}`);
+    const planted = await control<OwnedNumberSummary>("POST", "numbers", {
+      phone_number: "+14155550160",
+      voice_url: "https://example.com/voice",
+    });
+    const numbers = `/Trunks/${trunk.sid}/PhoneNumbers`;
+    await trunking("POST", numbers, { form: { PhoneNumberSid: planted.sid } });
+    await trunking("GET", numbers);
+    await trunking("GET", `${numbers}/${planted.sid}`);
+    const sipList = (await (
+      await twilio("POST", `${ACCOUNT_PATH}/SIP/CredentialLists.json`, {
+        form: { FriendlyName: "Users" },
+      })
+    ).json()) as Resource;
+    const lists = `/Trunks/${trunk.sid}/CredentialLists`;
+    await trunking("POST", lists, { form: { CredentialListSid: sipList.sid } });
+    await trunking("GET", lists);
+    await trunking("GET", `${lists}/${sipList.sid}`);
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("DELETE", `${lists}/${sipList.sid}`);
+    await trunking("DELETE", `${numbers}/${planted.sid}`);
+    await trunking("DELETE", `${originations}/${origination.sid}`);
+    await trunking("DELETE", `/Trunks/${trunk.sid}`);
+    await trunking("GET", `/Trunks/${trunk.sid}`);
+    await trunking("GET", "/Trunks", { authorization: basic(ACCOUNT_SID, "wrong") });
+
+    const log = (await requestLog()).filter((e) => e.operation === "trunking");
+    expect(log).toHaveLength(22);
+    const problems = log.flatMap((e) => [...checkTwilioRequest(e), ...checkTwilioResponse(e)]);
+    expect(problems).toEqual([]);
+  });
+
+  it("reports trunking requests and replies the spec does not allow (the check can fail)", async () => {
+    const trunk = await createTrunk({ DomainName: "check.pstn.twilio.com" });
+    await trunking("POST", "/Trunks", { form: { FriendlyName: "x", Colour: "blue" } });
+    await trunking("POST", `/Trunks/${trunk.sid}/OriginationUrls`, {
+      form: { SipUrl: "sip:pbx.example.com", Priority: "1", Enabled: "yes", FriendlyName: "P" },
+    });
+    await trunking("GET", "/Trunks/TK1");
+    await trunking("GET", "/Trunks?PageSize=0");
+    const [create, withColour, origination, shortSid, pageSize] = await requestLog();
+
+    expect(checkTwilioRequest(withColour as TwilioRequestLogEntry)).toEqual([
+      "POST /v1/Trunks: form field Colour is not declared for POST /v1/Trunks",
+    ]);
+    const originationProblems = checkTwilioRequest(origination as TwilioRequestLogEntry).join("\n");
+    expect(originationProblems).toContain('Enabled="yes" is not true/false');
+    expect(originationProblems).toContain("required form field Weight is missing");
+    expect(checkTwilioRequest(shortSid as TwilioRequestLogEntry).join()).toMatch(/path Sid="TK1"/);
+    expect(checkTwilioRequest(pageSize as TwilioRequestLogEntry).join()).toMatch(/PageSize/);
+
+    const created = create as TwilioRequestLogEntry;
+    expect(checkTwilioRequest(created)).toEqual([]);
+    expect(checkTwilioResponse(created)).toEqual([]);
+    const body = created.response as Resource;
+    expect(
+      checkTwilioResponse({
+        ...created,
+        response: { ...body, date_created: "Thu, 30 Jul 2015 23:19:04 +0000" },
+      }).join(),
+    ).toMatch(/date_created/);
+    const { domain_name: _domain, ...withoutDomain } = body;
+    expect(checkTwilioResponse({ ...created, response: withoutDomain }).join()).toMatch(
+      /domain_name/,
+    );
+    expect(checkTwilioResponse({ ...created, response: { ...body, sid: "PN123" } }).join()).toMatch(
+      /sid/,
+    );
+    expect(checkTwilioResponse({ ...created, status: 200 }).join()).toContain("documents only 201");
+
+    const listed = await trunking("GET", "/Trunks");
+    const list = (await requestLog()).at(-1) as TwilioRequestLogEntry;
+    expect(checkTwilioResponse(list)).toEqual([]);
+    const page = (await listed.json()) as V1Page;
+    const { meta: _meta, ...withoutMeta } = page;
+    expect(checkTwilioResponse({ ...list, response: withoutMeta }).join()).toMatch(/meta/);
+    expect(
+      checkTwilioResponse({
+        ...list,
+        response: { ...page, meta: { ...page.meta, page: "0" } },
+      }).join(),
+    ).toMatch(/page/);
+  });
+});
+
+describe("test/helpers/standin.ts", () => {
+  it("drives accounts, caller ids, numbers, settings and trunks for other tests", async () => {
+    const customer = await twilioStandin.createAccount({ friendly_name: "Helper", type: "Trial" });
+    expect((await twilioStandin.accounts()).map((a) => [a.sid, a.type])).toEqual([
+      [ACCOUNT_SID, "Full"],
+      [customer.account_sid, "Trial"],
+    ]);
+    const fetched = await twilio("GET", `/2010-04-01/Accounts/${customer.account_sid}.json`, {
+      authorization: basicAuth(customer),
+    });
+    expect(await fetched.json()).toMatchObject({ type: "Trial", friendly_name: "Helper" });
+
+    await twilioStandin.addCallerId({
+      account_sid: customer.account_sid,
+      phone_number: "+15125550100",
+    });
+    expect((await twilioStandin.callerIds()).map((c) => c.phone_number)).toEqual(["+15125550100"]);
+
+    const planted = await twilioStandin.plantNumber({
+      phone_number: "+15125550101",
+      account_sid: customer.account_sid,
+      date_created: "2020-01-31T12:00:00Z",
+    });
+    expect(planted).toMatchObject({
+      account_sid: customer.account_sid,
+      date_created: "Fri, 31 Jan 2020 12:00:00 +0000",
+    });
+
+    await twilioStandin.setListLag(1000);
+    await twilioStandin.setReleaseHold(2000);
+    await twilioStandin.setDomainReservation(3000);
+    await twilioStandin.setLatency(0);
+    expect(await twilioStandin.settings()).toEqual({
+      latency_ms: 0,
+      list_lag_ms: 1000,
+      release_hold_ms: 2000,
+      domain_reservation_ms: 3000,
+    });
+
+    const created = await standin().fetch("https://trunking.twilio.com/v1/Trunks", {
+      method: "POST",
+      headers: {
+        Authorization: basicAuth(customer),
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: "FriendlyName=Helper",
+    });
+    expect(created.status).toBe(201);
+    expect((await twilioStandin.trunks()).map((t) => [t.account_sid, t.friendly_name])).toEqual([
+      [customer.account_sid, "Helper"],
+    ]);
+
+    await twilioStandin.reset();
+    expect(await twilioStandin.trunks()).toEqual([]);
+    expect(await twilioStandin.numbers()).toEqual([]);
   });
 });

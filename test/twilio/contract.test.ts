@@ -57,4 +57,39 @@ describe("the Twilio contract", () => {
     } as never);
     expect(problems.join(" ")).toMatch(/Colour/);
   });
+
+  it("checks trunking v1 exchanges against the trunking spec (the check can fail)", () => {
+    const trunk = "TK00000000000000000000000000000000";
+    const entry = {
+      operation: "trunking",
+      method: "POST",
+      path: `/v1/Trunks/${trunk}/OriginationUrls`,
+      query: {},
+      form: { SipUrl: "sip:pbx.example.com", Priority: "1", Weight: "1", FriendlyName: "PBX" },
+      content_type: "application/x-www-form-urlencoded",
+      auth: "account",
+      status: 201,
+      response: {
+        account_sid: "AC00000000000000000000000000000000",
+        sid: "OU00000000000000000000000000000000",
+        trunk_sid: trunk,
+        weight: 1,
+        enabled: true,
+        sip_url: "sip:pbx.example.com",
+        friendly_name: "PBX",
+        priority: 1,
+        date_created: "2015-01-02T11:23:45Z",
+        date_updated: "2015-01-02T11:23:45Z",
+        url: `https://trunking.twilio.com/v1/Trunks/${trunk}/OriginationUrls/OU00000000000000000000000000000000`,
+      },
+    } as const;
+    expect(checkTwilioRequest(entry as never)).toEqual([
+      `POST /v1/Trunks/${trunk}/OriginationUrls: required form field Enabled is missing`,
+    ]);
+    expect(checkTwilioResponse(entry as never)).toEqual([]);
+    const rfc2822 = { ...entry.response, date_created: "Fri, 02 Jan 2015 11:23:45 +0000" };
+    expect(checkTwilioResponse({ ...entry, response: rfc2822 } as never).join(" ")).toMatch(
+      /date_created/,
+    );
+  });
 });
