@@ -541,7 +541,7 @@ export class NumberSaga {
     }
     // Rest only if nothing changed while the upstreams were being told.
     const now = this.ports.ledger.get(row.id);
-    if (!now || now.state !== "updating") return answer;
+    if (now?.state !== "updating") return answer;
     const unchanged = now.record === row.record && now.agent_name === row.agent_name;
     if (!unchanged) return "continue";
     ledger.update(row.id, { state: "active", label_dirty: 0, route_dirty: 0, attempts: 0 });
