@@ -7,10 +7,10 @@ import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { newId } from "../src/ids";
 
 const USAGE = `usage:
-  admin workspaces create --name NAME [--purchased-limit N] [--trunk-id ID] [--remote]
+  admin workspaces create --name NAME [--purchased-limit N] [--remote]
   admin keys create --workspace WS_ID [--remote]
   admin keys revoke KEY_ID [--remote]
-  admin agents create --workspace WS_ID --name NAME [--remote]
+  admin agents create --workspace WS_ID --name NAME [--agent-name LIVEKIT_AGENT_NAME] [--remote]
   admin reconcile [--fix] [--remote]   (local: needs npm run dev; remote: PHONE_NUMBERS_API_URL and ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
@@ -25,6 +25,7 @@ const { values: options, positionals } = parseArgs({
     workspace: { type: "string" },
     "purchased-limit": { type: "string" },
     "trunk-id": { type: "string" },
+    "agent-name": { type: "string" },
     remote: { type: "boolean", default: false },
     fix: { type: "boolean", default: false },
   },
@@ -71,13 +72,18 @@ async function run(): Promise<unknown> {
     if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
       throw new UsageError("--purchased-limit must be a whole number");
     }
-    const trunkId = options["trunk-id"] ?? null;
+    if (options["trunk-id"] !== undefined) {
+      // A workspace's shared outbound trunk is created by the service, with its first number.
+      throw new UsageError(
+        "--trunk-id is gone: the service creates each workspace's outbound trunk when it buys the workspace's first number",
+      );
+    }
     const id = newId("ws");
     d1(
-      `INSERT INTO workspaces (id, name, purchased_number_limit, trunk_id, created_at)
-       VALUES (${literal(id)}, ${literal(name)}, ${literal(limit)}, ${literal(trunkId)}, ${literal(now)})`,
+      `INSERT INTO workspaces (id, name, purchased_number_limit, created_at)
+       VALUES (${literal(id)}, ${literal(name)}, ${literal(limit)}, ${literal(now)})`,
     );
-    return { id, name, purchased_number_limit: limit, trunk_id: trunkId, created_at: now };
+    return { id, name, purchased_number_limit: limit, created_at: now };
   }
 
   if (resource === "keys" && action === "create") {
@@ -112,15 +118,20 @@ async function run(): Promise<unknown> {
     const workspaceId = required("workspace");
     const name = required("name");
     const id = newId("agent");
+    // The name its LiveKit worker registers with; by default the agent's id.
+    const agentName = options["agent-name"] ?? id;
+    if (!/^[\w.-]{1,128}$/.test(agentName)) {
+      throw new UsageError("--agent-name must be 1-128 letters, digits, '_', '.' or '-'");
+    }
     const written = returned(
       d1(
-        `INSERT INTO agents (id, workspace_id, name, created_at)
-         SELECT ${literal(id)}, id, ${literal(name)}, ${literal(now)}
+        `INSERT INTO agents (id, workspace_id, name, agent_name, created_at)
+         SELECT ${literal(id)}, id, ${literal(name)}, ${literal(agentName)}, ${literal(now)}
            FROM workspaces WHERE id = ${literal(workspaceId)} RETURNING id`,
       ),
     );
     if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
-    return { id, workspace_id: workspaceId, name, created_at: now };
+    return { id, workspace_id: workspaceId, name, agent_name: agentName, created_at: now };
   }
 
   if (resource === "reconcile") {

@@ -1,4 +1,6 @@
 import { purchaseDeadlineMs, twilioConfig } from "./config";
+import { LiveKitClient } from "./livekit/client";
+import { livekitConfig } from "./livekit/config";
 import { log } from "./log";
 import { TwilioClient } from "./twilio/client";
 
@@ -49,6 +51,22 @@ export type ReconcileReport = {
   in_progress: { id: string; workspace_id: string; e164: string }[];
   /** Numbers the saga handed to an operator (a refusal it will not retry), with the reason. */
   needs_operator: { id: string; workspace_id: string; e164: string; reason: string }[];
+  /** LiveKit against D1 (null when this deployment has no LiveKit); reported, never fixed. */
+  livekit: LiveKitReport | null;
+};
+
+export type LiveKitReport = {
+  /** Our LiveKit resources (by their metadata) for numbers no workspace holds. */
+  strays: { kind: "inbound_trunk" | "dispatch_rule"; livekit_id: string; number_id: string }[];
+  /** Caller ids on a workspace's outbound trunk that the workspace does not hold. */
+  stray_caller_ids: { trunk_id: string; e164: string }[];
+  /** Held numbers that LiveKit would not route as D1 says. */
+  unwired: {
+    id: string;
+    workspace_id: string;
+    e164: string;
+    problem: "no_inbound_trunk" | "no_rule" | "extra_rule" | "wrong_agent" | "no_caller_id";
+  }[];
 };
 
 /**
@@ -104,6 +122,7 @@ export async function reconcileTwilioNumbers(
       e164: r.e164,
       reason: r.operator_attention,
     })),
+    livekit: null,
   };
 
   for (const number of owned) {
@@ -163,6 +182,7 @@ export async function reconcileTwilioNumbers(
   for (const flaggedNumber of report.needs_operator) {
     log.error("number_needs_operator", { ...flaggedNumber });
   }
+  report.livekit = await reconcileLiveKit(env);
   log.info("reconciled", {
     twilio_numbers: report.twilio_numbers,
     records: report.records,
@@ -171,5 +191,109 @@ export async function reconcileTwilioNumbers(
     needs_operator: report.needs_operator.length,
     fix: options.fix,
   });
+  return report;
+}
+
+const pick = (row: WiredRow) => ({ id: row.id, workspace_id: row.workspace_id, e164: row.e164 });
+
+type WiredRow = {
+  id: string;
+  workspace_id: string;
+  e164: string;
+  trunk_id: string | null;
+  agent_name: string | null;
+  livekit_outbound_trunk_id: string | null;
+};
+
+function metadataOf(metadata: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(metadata);
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Compares LiveKit with D1: our inbound trunks and dispatch rules (tagged with a number's id)
+ * for numbers no workspace holds, caller ids of a workspace's outbound trunk it does not hold,
+ * and held numbers LiveKit would not route as D1 says (no inbound trunk; no rule, or a rule for
+ * the wrong agent, for a bound number; a rule for an unbound one; not a caller id of its
+ * workspace's trunk). Each is logged at error level; nothing is changed.
+ */
+async function reconcileLiveKit(env: Env): Promise<LiveKitReport | null> {
+  const config = livekitConfig(env);
+  if (!config.url || !config.credentials) return null;
+  const livekit = LiveKitClient.fromConfig(config, { by: "reconcile" });
+  const [inbound, outbound, rules, { results: rows }] = await Promise.all([
+    livekit.listInboundTrunks(),
+    livekit.listOutboundTrunks(),
+    livekit.listDispatchRules(),
+    env.DB.prepare(
+      `SELECT p.id, p.workspace_id, p.e164, p.trunk_id, t.livekit_outbound_trunk_id,
+              CASE WHEN p.agent_id IS NULL THEN NULL ELSE COALESCE(a.agent_name, a.id) END
+                AS agent_name
+         FROM phone_numbers p
+         LEFT JOIN agents a ON a.id = p.agent_id
+         LEFT JOIN trunks t ON t.id = p.trunk_id
+        WHERE p.status = 'active' AND p.livekit_inbound_trunk_id IS NOT NULL`,
+    ).all<WiredRow>(),
+  ]);
+  const held = new Map(rows.map((row) => [row.id, row]));
+  const report: LiveKitReport = { strays: [], stray_caller_ids: [], unwired: [] };
+
+  const trunkOfNumber = new Map<string, string>();
+  for (const trunk of inbound) {
+    const numberId = metadataOf(trunk.metadata).number_id;
+    if (typeof numberId !== "string") continue;
+    if (held.has(numberId)) trunkOfNumber.set(numberId, trunk.id);
+    else report.strays.push({ kind: "inbound_trunk", livekit_id: trunk.id, number_id: numberId });
+  }
+  const rulesOfTrunk = new Map<string, string[][]>();
+  for (const rule of rules) {
+    const numberId = metadataOf(rule.metadata).number_id;
+    if (typeof numberId !== "string") continue;
+    if (!held.has(numberId)) {
+      report.strays.push({ kind: "dispatch_rule", livekit_id: rule.id, number_id: numberId });
+      continue;
+    }
+    for (const trunkId of rule.trunkIds) {
+      rulesOfTrunk.set(trunkId, [...(rulesOfTrunk.get(trunkId) ?? []), rule.agentNames]);
+    }
+  }
+  const callerIds = new Map(outbound.map((trunk) => [trunk.id, new Set(trunk.numbers)]));
+  for (const trunk of outbound) {
+    const trunkId = metadataOf(trunk.metadata).trunk_id;
+    if (typeof trunkId !== "string") continue;
+    const holders = new Set(rows.filter((r) => r.trunk_id === trunkId).map((r) => r.e164));
+    for (const e164 of trunk.numbers) {
+      if (!holders.has(e164)) report.stray_caller_ids.push({ trunk_id: trunkId, e164 });
+    }
+  }
+
+  for (const row of rows) {
+    const problem = (kind: LiveKitReport["unwired"][number]["problem"]) => {
+      report.unwired.push({ ...pick(row), problem: kind });
+    };
+    const trunk = trunkOfNumber.get(row.id);
+    if (!trunk) {
+      problem("no_inbound_trunk");
+      continue;
+    }
+    const matching = rulesOfTrunk.get(trunk) ?? [];
+    if (row.agent_name === null && matching.length > 0) problem("extra_rule");
+    if (row.agent_name !== null && matching.length === 0) problem("no_rule");
+    if (row.agent_name !== null && matching.length > 1) problem("extra_rule");
+    if (row.agent_name !== null && matching.length === 1 && matching[0]?.[0] !== row.agent_name) {
+      problem("wrong_agent");
+    }
+    const onTrunk = row.livekit_outbound_trunk_id
+      ? callerIds.get(row.livekit_outbound_trunk_id)?.has(row.e164)
+      : false;
+    if (!onTrunk) problem("no_caller_id");
+  }
+  for (const stray of report.strays) log.error("livekit_stray", { ...stray });
+  for (const stray of report.stray_caller_ids) log.error("livekit_stray_caller_id", { ...stray });
+  for (const unwired of report.unwired) log.error("livekit_unwired", { ...unwired });
   return report;
 }

@@ -3,11 +3,13 @@ import { describe, expect, it } from "vitest";
 import { reconcileTwilioNumbers } from "../src/reconcile";
 import type { PhoneNumber } from "../src/schemas/phone-numbers";
 import { ledgerRows } from "./helpers/ledger";
+import { livekitStandin, twirpOk } from "./helpers/livekit-standin";
 import { BASE, expectError, purchase, search, searchAndBuy } from "./helpers/phone-numbers";
 import { twilioStandin } from "./helpers/standin";
-import { call, createWorkspace } from "./helpers/workspaces";
+import { call, createAgent, createWorkspace } from "./helpers/workspaces";
 
 const HOUR = 60 * 60 * 1000;
+const STRAY_NUMBER = "phone_01JD0000000000000000000000";
 
 describe("reconciliation of the master Twilio account against D1", () => {
   it("reports orphans and lost records, and fixes them with --fix", async () => {
@@ -111,5 +113,48 @@ describe("reconciliation of the master Twilio account against D1", () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ fix: false, orphans: expect.any(Array) });
+  });
+
+  it("compares LiveKit with D1: strays for numbers nobody holds, held numbers not routed as recorded", async () => {
+    // The stand-ins are shared with other test files (D1 is not): only this workspace's
+    // numbers and this test's stray are looked at.
+    const ws = await createWorkspace();
+    const agent = await createAgent(ws.id, "Reception", "reception");
+    const routed = await searchAndBuy(ws, "604", { agent_id: agent });
+    const unrouted = await searchAndBuy(ws, "604", { index: 1, agent_id: agent });
+    const mine = (report: Awaited<ReturnType<typeof reconcileTwilioNumbers>>) => ({
+      unwired: report.livekit?.unwired.filter((u) => u.workspace_id === ws.id),
+      strays: report.livekit?.strays.filter((u) => u.number_id === STRAY_NUMBER),
+    });
+    expect(mine(await reconcileTwilioNumbers(env, { fix: false }))).toEqual({
+      unwired: [],
+      strays: [],
+    });
+
+    // Someone deletes one number's rule in LiveKit's console; a rule is left for a number we
+    // do not hold (say, released while LiveKit was down and then lost track of).
+    const { items } = await twirpOk<{
+      items: { sip_dispatch_rule_id: string; metadata: string }[];
+    }>("ListSIPDispatchRule", {});
+    const ruleOf = (id: string) =>
+      items.find((rule) => JSON.parse(rule.metadata).number_id === id)?.sip_dispatch_rule_id;
+    await twirpOk("DeleteSIPDispatchRule", { sip_dispatch_rule_id: ruleOf(unrouted.id) });
+    const stray = await twirpOk<{ sip_dispatch_rule_id: string }>("CreateSIPDispatchRule", {
+      dispatch_rule: {
+        name: "stray",
+        trunk_ids: ["ST_nothere"],
+        rule: { dispatch_rule_individual: { room_prefix: "call-" } },
+        metadata: JSON.stringify({ number_id: STRAY_NUMBER }),
+      },
+    });
+
+    expect(mine(await reconcileTwilioNumbers(env, { fix: false }))).toEqual({
+      unwired: [{ id: unrouted.id, workspace_id: ws.id, e164: unrouted.e164, problem: "no_rule" }],
+      strays: [
+        { kind: "dispatch_rule", livekit_id: stray.sip_dispatch_rule_id, number_id: STRAY_NUMBER },
+      ],
+    });
+    // A report, not a fix: the routed number is untouched.
+    expect((await livekitStandin.route(routed.e164)).matching_rules).toHaveLength(1);
   });
 });
