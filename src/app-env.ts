@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { RequestIdVariables } from "hono/request-id";
+import type { D1Reader } from "./db/read-your-writes";
 import type { BodyRead } from "./http/json-body";
 
 /** The caller, as established by its API key. */
@@ -24,6 +25,8 @@ export type AppEnv = {
     agentName: string | null;
     /** The request's body, read once (see readJsonBody). */
     bodyRead: BodyRead;
+    /** The D1 session of the request's reads (see readSession). */
+    d1Session: D1Reader;
   };
 };
 

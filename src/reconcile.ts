@@ -1,4 +1,5 @@
 import { purchaseDeadlineMs, twilioConfig } from "./config";
+import { workspaceObject } from "./durable-objects/workspace-numbers";
 import { LiveKitClient } from "./livekit/client";
 import { livekitConfig } from "./livekit/config";
 import { log } from "./log";
@@ -165,7 +166,7 @@ export async function reconcileTwilioNumbers(
     if (row.status !== "active" || (row.twilio_sid && ownedSids.has(row.twilio_sid))) continue;
     let action: ReconcileReport["lost"][number]["action"] = "none";
     if (options.fix) {
-      const stub = env.WORKSPACE_NUMBERS.getByName(row.workspace_id);
+      const stub = workspaceObject(env, row.workspace_id);
       action = (await stub.recordLostNumber(row.workspace_id, row.id))
         ? "marked_released"
         : "left_in_progress";

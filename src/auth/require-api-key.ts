@@ -3,6 +3,7 @@ import { unauthorized } from "../api-error";
 import { type AppEnv, appMiddleware, type Caller } from "../app-env";
 import { agentOfKeyStatement } from "../db/agents";
 import { type CallerRow, findCallerStatement, toCaller } from "../db/api-keys";
+import { type D1Reader, readSession } from "../db/read-your-writes";
 import { readJsonBody } from "../http/json-body";
 import { isId } from "../ids";
 import { hashApiKey, isWellFormedApiKey } from "./api-keys";
@@ -26,17 +27,18 @@ export const requireApiKey = appMiddleware(async (c, next) => {
 });
 
 /**
- * Looks up the caller by its key's hash, batched with `statements` (which find their workspace
- * through the same hash), in one D1 round trip. An unknown or revoked key is a 401.
+ * Looks up the caller by its key's hash, batched with the route's own statements (which find
+ * their workspace through the same hash), in one D1 round trip through the request's read
+ * session (the nearest replica, see read-your-writes.ts). An unknown or revoked key is a 401.
  */
 export async function resolveCaller(
   c: Context<AppEnv>,
-  ...statements: D1PreparedStatement[]
+  statements: (db: D1Reader) => D1PreparedStatement[] = () => [],
 ): Promise<{ caller: Caller; results: D1Result[] }> {
-  const db = c.env.DB;
+  const db = await readSession(c);
   const [callerResult, ...results] = await db.batch([
     findCallerStatement(db, c.get("keyHash")),
-    ...statements,
+    ...statements(db),
   ]);
   const caller = toCaller(callerResult?.results[0] as CallerRow | undefined);
   if (!caller) throw unauthorized();
@@ -59,9 +61,8 @@ export const resolveCallerAndAgent = appMiddleware(async (c, next) => {
   const read = await readJsonBody(c);
   const named = read.ok ? read.body.agent_id : undefined;
   const agentId = typeof named === "string" && isId("agent", named) ? named : null;
-  const { results } = await resolveCaller(
-    c,
-    ...(agentId ? [agentOfKeyStatement(c.env.DB, c.get("keyHash"), agentId)] : []),
+  const { results } = await resolveCaller(c, (db) =>
+    agentId ? [agentOfKeyStatement(db, c.get("keyHash"), agentId)] : [],
   );
   const agent = results[0]?.results[0] as { agent_name: string } | undefined;
   c.set("agentName", agent?.agent_name ?? null);

@@ -1,9 +1,10 @@
+import type { D1Reader } from "./read-your-writes";
 /**
  * The agent, if it belongs to the workspace of the API key with this hash: its LiveKit agent
  * name (the agent's id when none was set).
  */
 export function agentOfKeyStatement(
-  db: D1Database,
+  db: D1Reader,
   keyHash: string,
   agentId: string,
 ): D1PreparedStatement {

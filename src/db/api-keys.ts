@@ -1,4 +1,5 @@
 import type { Caller } from "../app-env";
+import type { D1Reader } from "./read-your-writes";
 
 type CallerRow = {
   key_id: string;
@@ -6,7 +7,7 @@ type CallerRow = {
   purchased_number_limit: number | null;
 };
 
-export function findCallerStatement(db: D1Database, keyHash: string): D1PreparedStatement {
+export function findCallerStatement(db: D1Reader, keyHash: string): D1PreparedStatement {
   return db
     .prepare(
       `SELECT k.id AS key_id, w.id AS workspace_id, w.purchased_number_limit

@@ -4,6 +4,7 @@ import type {
   PhoneNumberCapability,
   PhoneNumberSource,
 } from "../schemas/phone-numbers";
+import type { D1Reader } from "./read-your-writes";
 import { ensurePlatformTrunk, setTrunkLiveKitId } from "./trunks";
 
 export type PhoneNumberRow = {
@@ -61,7 +62,7 @@ export function toPhoneNumber(row: PhoneNumberRow | NewPhoneNumber): PhoneNumber
 const KEY_WORKSPACE =
   "(SELECT workspace_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL)";
 
-export function listActiveStatement(db: D1Database, keyHash: string): D1PreparedStatement {
+export function listActiveStatement(db: D1Reader, keyHash: string): D1PreparedStatement {
   return db
     .prepare(
       `SELECT ${COLUMNS} FROM phone_numbers
@@ -72,7 +73,7 @@ export function listActiveStatement(db: D1Database, keyHash: string): D1Prepared
 }
 
 export function findActiveStatement(
-  db: D1Database,
+  db: D1Reader,
   keyHash: string,
   id: string,
 ): D1PreparedStatement {
@@ -85,7 +86,7 @@ export function findActiveStatement(
 }
 
 export function findActivePhoneNumber(
-  db: D1Database,
+  db: D1Reader,
   workspaceId: string,
   id: string,
 ): Promise<PhoneNumberRow | null> {
@@ -105,7 +106,7 @@ export function findActivePhoneNumber(
  * Idempotent on the id; a number claimed or held by any workspace is refused.
  */
 export async function claimPhoneNumber(
-  db: D1Database,
+  db: D1Reader,
   number: NewPhoneNumber,
   caps: { purchased: number; total: number },
 ): Promise<ClaimResult> {
@@ -168,7 +169,7 @@ export async function claimPhoneNumber(
 
 /** Idempotent: the purchased, wired number becomes visible. */
 export async function activatePhoneNumber(
-  db: D1Database,
+  db: D1Reader,
   id: string,
   at: string,
   wiring: ActivationWiring,
@@ -184,7 +185,7 @@ export async function activatePhoneNumber(
 }
 
 /** Idempotent: removes a claim whose purchase did not happen. */
-export async function undoClaim(db: D1Database, id: string): Promise<void> {
+export async function undoClaim(db: D1Reader, id: string): Promise<void> {
   await db
     .prepare("DELETE FROM phone_numbers WHERE id = ? AND status = 'purchasing'")
     .bind(id)
@@ -193,7 +194,7 @@ export async function undoClaim(db: D1Database, id: string): Promise<void> {
 
 /** Idempotent: releasing a released row changes nothing. */
 export async function markPhoneNumberReleased(
-  db: D1Database,
+  db: D1Reader,
   workspaceId: string,
   id: string,
   at: string,
@@ -217,7 +218,7 @@ export type PhoneNumberChanges = {
  * active in this workspace. One round trip: the UPDATE returns the row.
  */
 export function updatePhoneNumber(
-  db: D1Database,
+  db: D1Reader,
   workspaceId: string,
   id: string,
   changes: PhoneNumberChanges,
@@ -244,7 +245,7 @@ export function updatePhoneNumber(
 }
 
 /** The saga's Records port over D1. */
-export function phoneNumberRecords(db: D1Database): Records {
+export function phoneNumberRecords(db: D1Reader): Records {
   return {
     claim: (record, limits) => claimPhoneNumber(db, record, limits),
     activate: (id, at, wiring) => activatePhoneNumber(db, id, at, wiring),

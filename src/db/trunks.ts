@@ -1,3 +1,5 @@
+import type { D1Reader } from "./read-your-writes";
+
 // The SIP trunks a workspace's numbers ride for outbound calls (migrations/0003).
 
 export type TrunkRow = {
@@ -15,7 +17,7 @@ export type TrunkRow = {
  * select in the same batch reads whichever exists.
  */
 export async function ensurePlatformTrunk(
-  db: D1Database,
+  db: D1Reader,
   workspaceId: string,
   candidateId: string,
   address: string,
@@ -39,7 +41,7 @@ export async function ensurePlatformTrunk(
 
 /** Records LiveKit's id of the trunk's outbound side. Idempotent. */
 export async function setTrunkLiveKitId(
-  db: D1Database,
+  db: D1Reader,
   trunkId: string,
   livekitTrunkId: string | null,
 ): Promise<void> {

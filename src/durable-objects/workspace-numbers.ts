@@ -35,11 +35,20 @@ function sagaSettings(env: Env): SagaSettings {
  * changes and releases. A thin shell: its RPC methods and its alarm hand the work to the saga, which runs
  * over this object's SQLite storage (the ledger), D1 and the carrier.
  */
+/** An answer of the object: the saga's outcome, and the D1 bookmark of its writes so far. */
+export type WithBookmark<T> = T & { bookmark: string | null };
+
 export class WorkspaceNumbers extends DurableObject<Env> {
   readonly #saga: NumberSaga;
+  /**
+   * The object's writes go to the D1 primary; its bookmark, returned with each answer, lets the
+   * Worker's later reads (from replicas) see them (src/db/read-your-writes.ts).
+   */
+  readonly #d1: D1DatabaseSession;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#d1 = env.DB.withSession("first-primary");
     const ledger = new SqliteLedger(ctx.storage);
     ledger.migrate();
     this.#saga = new NumberSaga(
@@ -56,7 +65,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           if (!telephony) throw new Error("LiveKit is not configured on this deployment");
           return telephony;
         },
-        records: phoneNumberRecords(env.DB),
+        records: phoneNumberRecords(this.#d1),
         ledger,
         clock: { now: () => Date.now() },
         scheduler: {
@@ -77,16 +86,16 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     this.#saga.rememberSearch(e164s, ttlMs);
   }
 
-  purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
-    return this.#saga.purchase(request);
+  async purchase(request: PurchaseRequest): Promise<WithBookmark<PurchaseOutcome>> {
+    return this.#withBookmark(await this.#saga.purchase(request));
   }
 
-  update(request: UpdateRequest): Promise<UpdateOutcome> {
-    return this.#saga.update(request);
+  async update(request: UpdateRequest): Promise<WithBookmark<UpdateOutcome>> {
+    return this.#withBookmark(await this.#saga.update(request));
   }
 
-  release(request: ReleaseRequest): Promise<ReleaseOutcome> {
-    return this.#saga.release(request);
+  async release(request: ReleaseRequest): Promise<WithBookmark<ReleaseOutcome>> {
+    return this.#withBookmark(await this.#saga.release(request));
   }
 
   /** Reconciliation: the carrier no longer holds this number. */
@@ -97,4 +106,20 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   override alarm(): Promise<void> {
     return this.#saga.finishDueWork();
   }
+
+  #withBookmark<T extends object>(outcome: T): WithBookmark<T> {
+    return { ...outcome, bookmark: this.#d1.getBookmark() };
+  }
+}
+
+/**
+ * The workspace's object. It is created near the D1 primary (D1_PRIMARY_LOCATION_HINT), so that
+ * its own D1 round trips and its carrier calls stay in one region whoever asks first.
+ */
+export function workspaceObject(env: Env, workspaceId: string) {
+  const hint = (env as Env & { D1_PRIMARY_LOCATION_HINT?: string }).D1_PRIMARY_LOCATION_HINT;
+  return env.WORKSPACE_NUMBERS.getByName(
+    workspaceId,
+    hint ? { locationHint: hint as DurableObjectLocationHint } : undefined,
+  );
 }

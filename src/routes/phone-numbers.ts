@@ -15,6 +15,8 @@ import {
   type PhoneNumberRow,
   toPhoneNumber,
 } from "../db/phone-numbers";
+import { rememberWrite } from "../db/read-your-writes";
+import { type WithBookmark, workspaceObject } from "../durable-objects/workspace-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
 import { refusalToApiError } from "../http/refusals";
@@ -34,7 +36,7 @@ import {
 import { twilioCarrier } from "../twilio/carrier";
 
 function workspaceNumbers(c: Context<AppEnv>) {
-  return c.env.WORKSPACE_NUMBERS.getByName(c.get("caller").workspaceId);
+  return workspaceObject(c.env, c.get("caller").workspaceId);
 }
 
 /**
@@ -123,7 +125,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: a repeated key, the recent search, the agent,
       // the caps; then the saga's steps (see NumberSaga.purchase).
-      const outcome = await inWorkspace<PurchaseOutcome>(c, () =>
+      const outcome = await inWorkspace<WithBookmark<PurchaseOutcome>>(c, () =>
         workspaceNumbers(c).purchase({
           workspaceId: caller.workspaceId,
           e164: body.e164,
@@ -135,6 +137,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           requestId: c.get("requestId"),
         }),
       );
+      rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 201);
@@ -142,7 +145,7 @@ export const phoneNumbers = new Hono<AppEnv>()
   )
 
   .get("/", async (c) => {
-    const { results } = await resolveCaller(c, listActiveStatement(c.env.DB, c.get("keyHash")));
+    const { results } = await resolveCaller(c, (db) => [listActiveStatement(db, c.get("keyHash"))]);
     const rows = (results[0]?.results ?? []) as PhoneNumberRow[];
     return c.json({ numbers: rows.map(toPhoneNumber) }, 200);
   })
@@ -150,9 +153,8 @@ export const phoneNumbers = new Hono<AppEnv>()
   .get("/:id", async (c) => {
     const id = c.req.param("id");
     const valid = isId("phone", id);
-    const { results } = await resolveCaller(
-      c,
-      ...(valid ? [findActiveStatement(c.env.DB, c.get("keyHash"), id)] : []),
+    const { results } = await resolveCaller(c, (db) =>
+      valid ? [findActiveStatement(db, c.get("keyHash"), id)] : [],
     );
     const row = results[0]?.results[0] as PhoneNumberRow | undefined;
     if (!row) throw phoneNumberNotFound();
@@ -179,7 +181,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: a repeated key, the number, the agent; then D1,
       // then the carrier (see NumberSaga.update).
-      const outcome = await inWorkspace<UpdateOutcome>(c, () =>
+      const outcome = await inWorkspace<WithBookmark<UpdateOutcome>>(c, () =>
         workspaceNumbers(c).update({
           workspaceId: c.get("caller").workspaceId,
           id,
@@ -190,6 +192,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           requestId: c.get("requestId"),
         }),
       );
+      rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 200);
@@ -201,7 +204,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const outcome = await inWorkspace<ReleaseOutcome>(c, () =>
+    const outcome = await inWorkspace<WithBookmark<ReleaseOutcome>>(c, () =>
       workspaceNumbers(c).release({
         workspaceId: c.get("caller").workspaceId,
         id,
@@ -209,6 +212,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         requestId: c.get("requestId"),
       }),
     );
+    rememberWrite(c, outcome.bookmark);
     if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.body(null, 204);

@@ -116,7 +116,7 @@ export class NumberSaga {
    * the carrier, the D1 activation.
    */
   async purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
-    const { ledger, clock, scheduler } = this.ports;
+    const { ledger, clock } = this.ports;
     const now = clock.now();
     const repeated = await this.#repeated(request.idempotency, request.requestId);
     if (repeated) return repeated as PurchaseOutcome;
@@ -175,8 +175,7 @@ export class NumberSaga {
     });
     if (refusal) return refusal;
 
-    await scheduler.wakeBy(now + this.settings.graceMs);
-    return this.#drive(id, {
+    return this.#wakeThenDrive(id, now, {
       by: "request",
       requestId: request.requestId,
     }) as Promise<PurchaseOutcome>;
@@ -242,9 +241,8 @@ export class NumberSaga {
       }
     });
     if (ledger.get(row.id)?.state === "updating" && !this.#inFlight.has(row.id)) {
-      await this.ports.scheduler.wakeBy(now + this.settings.graceMs);
       try {
-        await this.#drive(row.id, { by: "request", requestId: request.requestId });
+        await this.#wakeThenDrive(row.id, now, { by: "request", requestId: request.requestId });
       } catch (error) {
         // The change is recorded; carrying it upstream is the alarm's work now.
         log.warn("update_not_carried", { number_id: row.id, error: String(error) });
@@ -255,7 +253,7 @@ export class NumberSaga {
 
   /** Releases a number the workspace holds: at the carrier first, then in D1. */
   async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
-    const { ledger, clock, scheduler } = this.ports;
+    const { ledger, clock } = this.ports;
     const now = clock.now();
     const repeated = await this.#repeated(request.idempotency, request.requestId);
     if (repeated) return repeated as ReleaseOutcome;
@@ -273,8 +271,7 @@ export class NumberSaga {
       });
       if (request.idempotency) this.#bindKey(request.idempotency, row.id, "release", now);
     });
-    await scheduler.wakeBy(now + this.settings.graceMs);
-    return this.#drive(row.id, {
+    return this.#wakeThenDrive(row.id, now, {
       by: "request",
       requestId: request.requestId,
     }) as Promise<ReleaseOutcome>;
@@ -313,6 +310,22 @@ export class NumberSaga {
     }
     const next = ledger.nextAttemptAt();
     if (next !== null) await scheduler.wakeBy(next);
+  }
+
+  /**
+   * Arms the alarm (the durable wake-up) and then drives the row. The row counts as driven from
+   * before the first await: a retry with the same key arriving in between must not drive it a
+   * second time (and buy twice).
+   */
+  async #wakeThenDrive(id: string, now: number, driver: Driver): Promise<AnyOutcome> {
+    this.#inFlight.add(id);
+    try {
+      await this.ports.scheduler.wakeBy(now + this.settings.graceMs);
+    } catch (error) {
+      this.#inFlight.delete(id);
+      throw error;
+    }
+    return this.#drive(id, driver);
   }
 
   /** Moves one row forward as far as it can go now; returns what its client should hear. */

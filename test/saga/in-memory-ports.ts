@@ -439,7 +439,7 @@ export type MemoryWorld = {
   telephony: MemoryTelephony;
   clock: { time: number; now(): number };
   /** The latest time the saga asked to be woken by, or null. */
-  alarm: { at: number | null; failNext: boolean };
+  alarm: { at: number | null; failNext: boolean; gate: Promise<void> | null };
   logs: { level: string; event: string; fields: Record<string, unknown> }[];
 };
 
@@ -454,7 +454,12 @@ export function memoryWorld(): MemoryWorld {
       return this.time;
     },
   };
-  const alarm = { at: null as number | null, failNext: false };
+  const alarm = {
+    at: null as number | null,
+    failNext: false,
+    /** When set, arming the alarm waits for this (a slow storage write). */
+    gate: null as Promise<void> | null,
+  };
   const logs: MemoryWorld["logs"] = [];
   const logAt =
     (level: string) =>
@@ -477,6 +482,7 @@ export function memoryWorld(): MemoryWorld {
       clock,
       scheduler: {
         wakeBy: async (time) => {
+          if (alarm.gate) await alarm.gate;
           if (alarm.failNext) {
             alarm.failNext = false;
             throw new Error("the object was reset");

@@ -323,6 +323,23 @@ describe("purchase: resumed by a retry with the same Idempotency-Key", () => {
 });
 
 describe("idempotency", () => {
+  it("a retry arriving while the first request arms its alarm waits; the number is bought once", async () => {
+    let open = () => {};
+    world.alarm.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const first = saga.purchase(request({ idempotency: key("k1") }));
+    // Let the first request reserve and start arming the alarm, then retry with its key.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const retry = await saga.purchase(request({ idempotency: key("k1") }));
+    expect(retry).toEqual({ ok: false, kind: "key_in_progress" });
+    world.alarm.gate = null;
+    open();
+    expectPurchased(await first);
+    expect(world.carrier.calls.filter((c) => c.operation === "buy")).toHaveLength(1);
+    expectSettled();
+  });
+
   it("replays the stored answer", async () => {
     const first = expectPurchased(await saga.purchase(request({ idempotency: key("k1") })));
     const again = await saga.purchase(request({ idempotency: key("k1") }));
