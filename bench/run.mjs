@@ -141,7 +141,28 @@ function shmDir() {
   }
 }
 
-/** The I/O figures of a route, from `X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N`. */
+/** Fields of X-IO-Counts (bench/instrumented/io-counters.ts) and their names in results.json. */
+const IO_FIELDS = {
+  d1: "d1_round_trips",
+  do: "do_calls",
+  twilio: "twilio_calls",
+  livekit: "livekit_calls",
+  d1_session: "d1_session_round_trips",
+  d1_no_session: "d1_no_session_round_trips",
+  d1_first_primary: "d1_first_primary_round_trips",
+  d1_session_write: "d1_session_write_round_trips",
+  d1_unconstrained: "d1_unconstrained_round_trips",
+  d1_bookmark: "d1_bookmark_round_trips",
+  obj_d1: "object_d1_round_trips",
+  obj_twilio: "object_twilio_calls",
+  obj_livekit: "object_livekit_calls",
+  overlapped: "overlapped_trips",
+};
+
+/**
+ * The I/O figures of a route, from `X-IO-Counts: d1=N; do=N; ...` (every field of IO_FIELDS)
+ * and the order of its trips, from `X-IO-Trace` (`io_trace`).
+ */
 function ioCounts(res) {
   const header = res.headers["x-io-counts"];
   const counts = Object.fromEntries(
@@ -151,27 +172,23 @@ function ioCounts(res) {
       .filter(Boolean)
       .map((m) => [m[1], Number(m[2])]),
   );
-  for (const name of ["d1", "do", "twilio", "livekit", "d1_session"]) {
+  const io = {};
+  for (const [name, key] of Object.entries(IO_FIELDS)) {
     if (counts[name] === undefined) {
       throw new Error(`no ${name} in X-IO-Counts "${header}" (status ${res.status}): ${res.text}`);
     }
+    io[key] = counts[name];
   }
-  return {
-    d1_round_trips: counts.d1,
-    do_calls: counts.do,
-    twilio_calls: counts.twilio,
-    livekit_calls: counts.livekit,
-    d1_session_round_trips: counts.d1_session,
-  };
+  const trace = res.headers["x-io-trace"];
+  if (trace === undefined) throw new Error(`no X-IO-Trace (status ${res.status}): ${res.text}`);
+  io.io_trace = trace;
+  return io;
 }
 
 /** The I/O figures of a route whose request failed. */
 const unmeasuredIo = {
-  d1_round_trips: null,
-  do_calls: null,
-  twilio_calls: null,
-  livekit_calls: null,
-  d1_session_round_trips: null,
+  ...Object.fromEntries(Object.values(IO_FIELDS).map((key) => [key, null])),
+  io_trace: null,
 };
 
 async function expect(promise, status, what) {
