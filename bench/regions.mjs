@@ -16,21 +16,24 @@
 //   transatlantic figure (Washington DC - London 75 and 76 ms against Azure's 78 ms).
 // [d1-replicas] Cloudflare, "Global read replication",
 //   https://developers.cloudflare.com/d1/best-practices/read-replication/#read-replica-locations:
-//   "D1 automatically creates a read replica in every supported region, including the region where
-//   the primary database instance is located": ENAM, WNAM, WEUR, EEUR, APAC, OC. Which data centre
-//   of a region holds its replica is not published ("subject to change at Cloudflare's discretion").
+//   "D1 automatically creates a read replica in every supported region, including the region
+//   where the primary database instance is located": ENAM, WNAM, WEUR, EEUR, APAC, OC. Which data
+//   centre of a region holds its replica is not published ("subject to change at Cloudflare's
+//   discretion").
 // [do-location] Cloudflare, "Durable Objects: Data location",
 //   https://developers.cloudflare.com/durable-objects/reference/data-location/: "By default, a
 //   Durable Object is instantiated in a data center close to where the initial get() request is
 //   made"; a locationHint (wnam, enam, weur, apac, ...) places it near that region instead, and
 //   objects do not move once created.
-// [twilio] Twilio, "Legacy Regions" and "Understanding Edge Locations",
+// [twilio] Twilio, "Legacy Regions",
 //   https://www.twilio.com/docs/global-infrastructure/edge-locations/legacy-regions: the default
 //   Region US1 is "US East Coast (Virginia)"; api.twilio.com is processed there, whichever edge
-//   the request enters by (https://www.twilio.com/docs/global-infrastructure/understanding-edge-locations:
-//   "you select a processing region by using the appropriate hostname"). Other processing Regions
-//   (IE1 Dublin, AU1 Sydney, JP1 Tokyo) exist, but "Regions operate in isolation" and not every
-//   product is in each: the model keeps Twilio in US1.
+//   the request enters by ("Understanding Edge Locations",
+//   https://www.twilio.com/docs/global-infrastructure/understanding-edge-locations: "you select a
+//   processing region by using the appropriate hostname"). Other processing Regions (IE1 Dublin,
+//   AU1 Sydney, JP1 Tokyo) exist, but "Regions operate in isolation" and not every product is in
+//   each ("Regional product availability", https://www.twilio.com/docs/global-infrastructure/
+//   regional-product-and-feature-availability): the model keeps Twilio in US1.
 
 /** The client regions: each client reaches the Cloudflare location nearest to it, in its region. */
 export const CLIENT_REGIONS = ["us-east", "eu-west", "ap-southeast"];

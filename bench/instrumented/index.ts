@@ -4,8 +4,9 @@
 //   X-IO-Trace: d1:primary do obj:d1:primary obj:twilio obj:d1:primary
 // the D1 round trips (the workspace objects' own included) and where each goes, the Durable
 // Object calls and upstream calls the request made, and their order (see io-counters.ts).
-// Without IO_COUNTERS="1" requests go straight to the real app (the bench's load runs). Built by bench/lib/build.mjs with the top-level wrangler.toml and this
-// file as the entry; run by test/bench in vitest. Never part of the production bundle.
+// Without IO_COUNTERS="1" requests go straight to the real app (the bench's load runs). Built
+// by bench/lib/build.mjs with the top-level wrangler.toml and this file as the entry; run by
+// test/bench in vitest. Never part of the production bundle.
 import app, { WorkspaceNumbers as RealWorkspaceNumbers } from "../../src/index";
 import {
   addObjectIoCount,
