@@ -2,7 +2,7 @@
 // on 127.0.0.1, drives load at them from this process, prints one table and writes
 // bench/results.json. See bench/README.md for the method and how to read each number.
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +11,13 @@ import { buildAll, bundleSize } from "./lib/build.mjs";
 import { withCpu } from "./lib/cpu.mjs";
 import { measureEval } from "./lib/eval.mjs";
 import { combine, createClient, runOnce } from "./lib/http.mjs";
+import {
+  farthestRegion,
+  modelBudgets,
+  modelRoutes,
+  regionsTable,
+  topology,
+} from "./lib/latency-model.mjs";
 import { interleavedLoad } from "./lib/load.mjs";
 import { applyMigrations, areaCodes, seedActiveNumbers, seedWorkspaces } from "./lib/seed.mjs";
 import {
@@ -23,6 +30,7 @@ import {
   stopAll,
   workerLogTail,
 } from "./lib/workers.mjs";
+import { CLIENT_REGIONS, PLACES, REGIONS, RTT_PAIRS, SOURCES } from "./regions.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -38,7 +46,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --scale-seconds S           time of each scale run, 1 and 50 workspaces (default 6)
   --eval-runs N               fresh evaluations of each bundle (default 20)
   --out FILE                  where to write the results (default bench/results.json)
-  --strict                    exit 1 when a budget is missed
+  --regions                   only the I/O phase and the latency model (no load runs): the
+                              model's keys (regions, regions_single, regions_model,
+                              regions_budgets) replace those of FILE, its other keys are kept;
+                              a full run writes them too
+  --d1-primary HINT           the D1 primary's location hint in the latency model (default
+                              ${PLACES.d1PrimaryHint}; one of bench/regions.mjs's hints)
+  --strict                    exit 1 when a budget is missed (the model's included)
   --help
 
 Exit status: 0 done (budgets are reported, not enforced), 1 a budget missed under --strict,
@@ -54,6 +68,8 @@ const { values: flags } = parseArgs({
     "scale-seconds": { type: "string", default: "6" },
     "eval-runs": { type: "string", default: "20" },
     out: { type: "string", default: path.join(root, "bench", "results.json") },
+    regions: { type: "boolean", default: false },
+    "d1-primary": { type: "string", default: PLACES.d1PrimaryHint },
     strict: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -82,6 +98,14 @@ const options = {
   scaleSeconds: intFlag("scale-seconds", 2, 10),
   evalRuns: intFlag("eval-runs", 3, 100),
 };
+/** The places and round trips of the latency model (bench/regions.mjs). */
+let places;
+try {
+  places = topology({ d1PrimaryHint: flags["d1-primary"] });
+} catch (error) {
+  console.error(`--d1-primary: ${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
 /** Steady-load and scale runs alternate their targets in this many slices. */
 const SLICES = 2;
 const SCALE_LATENCY_MS = 50;
@@ -141,7 +165,28 @@ function shmDir() {
   }
 }
 
-/** The I/O figures of a route, from `X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N`. */
+/** Fields of X-IO-Counts (bench/instrumented/io-counters.ts) and their names in results.json. */
+const IO_FIELDS = {
+  d1: "d1_round_trips",
+  do: "do_calls",
+  twilio: "twilio_calls",
+  livekit: "livekit_calls",
+  d1_session: "d1_session_round_trips",
+  d1_no_session: "d1_no_session_round_trips",
+  d1_first_primary: "d1_first_primary_round_trips",
+  d1_session_write: "d1_session_write_round_trips",
+  d1_unconstrained: "d1_unconstrained_round_trips",
+  d1_bookmark: "d1_bookmark_round_trips",
+  obj_d1: "object_d1_round_trips",
+  obj_twilio: "object_twilio_calls",
+  obj_livekit: "object_livekit_calls",
+  overlapped: "overlapped_trips",
+};
+
+/**
+ * The I/O figures of a route, from `X-IO-Counts: d1=N; do=N; ...` (every field of IO_FIELDS)
+ * and the order of its trips, from `X-IO-Trace` (`io_trace`).
+ */
 function ioCounts(res) {
   const header = res.headers["x-io-counts"];
   const counts = Object.fromEntries(
@@ -151,27 +196,23 @@ function ioCounts(res) {
       .filter(Boolean)
       .map((m) => [m[1], Number(m[2])]),
   );
-  for (const name of ["d1", "do", "twilio", "livekit", "d1_session"]) {
+  const io = {};
+  for (const [name, key] of Object.entries(IO_FIELDS)) {
     if (counts[name] === undefined) {
       throw new Error(`no ${name} in X-IO-Counts "${header}" (status ${res.status}): ${res.text}`);
     }
+    io[key] = counts[name];
   }
-  return {
-    d1_round_trips: counts.d1,
-    do_calls: counts.do,
-    twilio_calls: counts.twilio,
-    livekit_calls: counts.livekit,
-    d1_session_round_trips: counts.d1_session,
-  };
+  const trace = res.headers["x-io-trace"];
+  if (trace === undefined) throw new Error(`no X-IO-Trace (status ${res.status}): ${res.text}`);
+  io.io_trace = trace;
+  return io;
 }
 
 /** The I/O figures of a route whose request failed. */
 const unmeasuredIo = {
-  d1_round_trips: null,
-  do_calls: null,
-  twilio_calls: null,
-  livekit_calls: null,
-  d1_session_round_trips: null,
+  ...Object.fromEntries(Object.values(IO_FIELDS).map((key) => [key, null])),
+  io_trace: null,
 };
 
 async function expect(promise, status, what) {
@@ -695,7 +736,59 @@ function buildResults(m) {
     },
     budgets,
     all_budgets_pass: Object.values(budgets).every((b) => b.pass),
+    ...regionsResults(m.io, "full"),
   };
+}
+
+/**
+ * The latency model's keys of results.json (bench/lib/latency-model.mjs): each route's recorded
+ * trips (its X-IO-Trace, from the I/O phase) replayed against bench/regions.mjs's round trips,
+ * from each client region, ours and single-region, and the model's budgets.
+ */
+function regionsResults(io, run) {
+  const traces = Object.fromEntries(
+    Object.entries(io).map(([route, counts]) => [route, counts.io_trace]),
+  );
+  const model = modelRoutes(traces, places, CLIENT_REGIONS);
+  const budgets = modelBudgets(model, places, CLIENT_REGIONS);
+  return {
+    ...model,
+    regions_model: {
+      generated_at: new Date().toISOString(),
+      run,
+      d1_primary: { location_hint: places.d1PrimaryHint, region: places.primary },
+      twilio_region: places.twilio,
+      livekit_region: places.livekit,
+      client_regions: CLIENT_REGIONS,
+      farthest_region: farthestRegion(places, CLIENT_REGIONS),
+      assumptions: [
+        "modeled_ms: the round trips of the route's recorded trips (X-IO-Trace) added up, beyond the client's own trip to its nearest Cloudflare location; compute (the Worker's, D1's query time) is left out",
+        "ours: the Worker in the client's region; a replica-eligible D1 read (d1_unconstrained, d1_bookmark) at the client region's replica, a bookmark read counted as a replica trip although it may wait for the replica to catch up; other D1 trips at the primary",
+        "the workspace object: in the region of the location hint it was asked for with; without one, where its first request came from, taken to be the client's region (ours) or the primary's (single-region); its own trips start from there",
+        "single-region: the same code with the Worker in the D1 primary's region: one trip (entry) from the client's region to it, then every trip from there",
+        "a trip to another data centre of the same region costs that region's own figure in rtt_ms, never 0; trips that overlapped are added up all the same (an upper bound)",
+      ],
+      cities: REGIONS,
+      rtt_ms: RTT_PAIRS,
+      sources: SOURCES,
+      io,
+    },
+    regions_budgets: budgets,
+    regions_all_budgets_pass: Object.values(budgets).every((b) => b.pass),
+  };
+}
+
+/** Each route's trips as recorded, then the model's table. */
+function regionsReport(r) {
+  const traces = Object.entries(r.regions_model.io).map(
+    ([route, x]) => `  ${route}: ${x.io_trace ?? `not measured (${x.error?.slice(0, 80)})`}`,
+  );
+  return [
+    "Trips recorded (X-IO-Trace):",
+    ...traces,
+    "",
+    regionsTable(r, places, CLIENT_REGIONS),
+  ].join("\n");
 }
 
 function table(r) {
@@ -817,14 +910,44 @@ function table(r) {
   ].join("\n");
 }
 
+/** `--regions`: the builds, the I/O phase and the latency model only. */
+async function mainRegions() {
+  progress(`building into ${tmp}`);
+  const built = await buildAll(root, tmp);
+  progress("I/O per request: X-IO-Counts and X-IO-Trace of one request per route (IO_COUNTERS=1)");
+  return measureIo(built);
+}
+
+/** The results file as it is, to keep its other keys; {} when there is none. */
+function previousResults(file) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  return JSON.parse(text);
+}
+
 let exitCode = 0;
 try {
-  const measured = await main();
-  const results = buildResults(measured);
-  writeFileSync(flags.out, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(table(results));
+  if (flags.regions) {
+    const io = await mainRegions();
+    const results = { ...previousResults(flags.out), ...regionsResults(io, "--regions") };
+    writeFileSync(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(regionsReport(results));
+    if (flags.strict && !results.regions_all_budgets_pass) exitCode = 1;
+  } else {
+    const measured = await main();
+    const results = buildResults(measured);
+    writeFileSync(flags.out, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(table(results));
+    console.log(`\n${regionsReport(results)}`);
+    if (flags.strict && !(results.all_budgets_pass && results.regions_all_budgets_pass)) {
+      exitCode = 1;
+    }
+  }
   progress(`done; results in ${path.relative(process.cwd(), flags.out) || flags.out}`);
-  if (flags.strict && !results.all_budgets_pass) exitCode = 1;
 } catch (error) {
   console.error(error);
   if (workerLogTail.length > 0) {

@@ -1,16 +1,19 @@
 // The benchmark's build of the Worker: the real app and Durable Object (src/index.ts), wrapped
 // so that with IO_COUNTERS="1" every response carries
-//   X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N
-// the D1 round trips (the workspace objects' own included), Durable Object calls and upstream
-// calls the request made. Without IO_COUNTERS="1" requests go straight to the real app (the
-// bench's load runs). Built by bench/lib/build.mjs with the top-level wrangler.toml and this
-// file as the entry; run by test/bench in vitest. Never part of the production bundle.
+//   X-IO-Counts: d1=N; do=N; twilio=N; livekit=N; d1_session=N; d1_no_session=N; ...
+//   X-IO-Trace: d1:primary do obj:d1:primary obj:twilio obj:d1:primary
+// the D1 round trips (the workspace objects' own included) and where each goes, the Durable
+// Object calls and upstream calls the request made, and their order (see io-counters.ts).
+// Without IO_COUNTERS="1" requests go straight to the real app (the bench's load runs). Built
+// by bench/lib/build.mjs with the top-level wrangler.toml and this file as the entry; run by
+// test/bench in vitest. Never part of the production bundle.
 import app, { WorkspaceNumbers as RealWorkspaceNumbers } from "../../src/index";
 import {
-  addIoCount,
+  addObjectIoCount,
   countersOn,
   countingEnv,
   formatIoCounts,
+  formatIoTrace,
   type IoCount,
   newIoCount,
   type WorkspaceStub,
@@ -39,7 +42,7 @@ export class WorkspaceNumbers extends RealWorkspaceNumbers {
    * bench asks after each request, one request at a time.
    */
   takeIoCount(): IoCount {
-    const taken = { ...this.#io };
+    const taken = { ...this.#io, trace: [...this.#io.trace] };
     Object.assign(this.#io, newIoCount());
     return taken;
   }
@@ -51,14 +54,28 @@ export default {
   async fetch(request, env, ctx) {
     if (!countersOn(env)) return real.fetch(request, env, ctx);
     const io = newIoCount();
-    const reached = new Map<string, WorkspaceStub>();
-    const counted = countingEnv(env, io, (stub) => reached.set(stub.id.toString(), stub));
+    // Each object the request addressed, and where its own trips go in the request's trace.
+    const reached = new Map<string, { stub: WorkspaceStub; at?: number }>();
+    const counted = countingEnv(env, io, {
+      stub: (stub) => {
+        const key = stub.id.toString();
+        if (!reached.has(key)) reached.set(key, { stub });
+      },
+      called: (stub, at) => {
+        const object = reached.get(stub.id.toString());
+        if (object && object.at === undefined) object.at = at;
+      },
+    });
     const response = await real.fetch(request, counted, ctx);
-    for (const stub of reached.values()) {
-      addIoCount(io, await (stub as unknown as InstrumentedStub).takeIoCount());
+    // The latest place first, so that the earlier places still hold; an object never called
+    // (its trips, if any, were its alarm's) goes at the end.
+    const objects = [...reached.values()].sort((a, b) => (b.at ?? -1) - (a.at ?? -1));
+    for (const { stub, at } of objects) {
+      addObjectIoCount(io, await (stub as unknown as InstrumentedStub).takeIoCount(), at);
     }
     const reported = new Response(response.body, response);
     reported.headers.set("X-IO-Counts", formatIoCounts(io));
+    reported.headers.set("X-IO-Trace", formatIoTrace(io));
     return reported;
   },
 } satisfies ExportedHandler<Env>;

@@ -54,17 +54,19 @@ export async function readSession(c: Context<AppEnv>): Promise<D1Reader> {
   return session;
 }
 
-/** After a write: hands its bookmark to the client and to this location's cache. */
-export function rememberWrite(c: Context<AppEnv>, bookmark: string | null): void {
+/**
+ * After a write: hands its bookmark to the client and to this location's cache. The cache write
+ * is awaited (it is local to the location): the client's next request may follow at once.
+ */
+export async function rememberWrite(c: Context<AppEnv>, bookmark: string | null): Promise<void> {
   if (!bookmark) return;
   c.header(BOOKMARK_HEADER, bookmark);
-  const stored = caches.default.put(
-    bookmarkCacheKey(c.get("keyHash")),
-    new Response(bookmark, { headers: { "Cache-Control": `max-age=${BOOKMARK_TTL_SECONDS}` } }),
-  );
   try {
-    c.executionCtx.waitUntil(stored);
+    await caches.default.put(
+      bookmarkCacheKey(c.get("keyHash")),
+      new Response(bookmark, { headers: { "Cache-Control": `max-age=${BOOKMARK_TTL_SECONDS}` } }),
+    );
   } catch {
-    // No execution context (a direct app.fetch): the put runs on its own.
+    // A location without a cache: the client still has the header.
   }
 }

@@ -137,7 +137,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           requestId: c.get("requestId"),
         }),
       );
-      rememberWrite(c, outcome.bookmark);
+      await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 201);
@@ -192,7 +192,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           requestId: c.get("requestId"),
         }),
       );
-      rememberWrite(c, outcome.bookmark);
+      await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 200);
@@ -212,7 +212,7 @@ export const phoneNumbers = new Hono<AppEnv>()
         requestId: c.get("requestId"),
       }),
     );
-    rememberWrite(c, outcome.bookmark);
+    await rememberWrite(c, outcome.bookmark);
     if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.body(null, 204);
