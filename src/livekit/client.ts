@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { type LogFields, log } from "../log";
 import type { LiveKitConfig, LiveKitCredentials } from "./config";
 import { isTwirpCode, kindForHttpStatus, LiveKitError, TWIRP_CODE_KINDS } from "./failures";
@@ -92,21 +92,23 @@ export type PhoneNumberRef = { id: string } | { phoneNumber: string };
 const LIST_PAGE_LIMIT = 100;
 const MIN_SECRET_LENGTH = 4;
 
-const ListWire = z.object({ items: z.array(z.unknown()).default([]) });
+const ListWire = z.object({ items: z._default(z.array(z.unknown()), []) });
 const GetInboundWire = z.object({ trunk: InboundTrunkWire });
 const GetOutboundWire = z.object({ trunk: OutboundTrunkWire });
 const SearchWire = z.object({
-  items: z.array(InventoryNumberWire).default([]),
+  items: z._default(z.array(InventoryNumberWire), []),
   next_page_token: TokenPaginationWire,
 });
-const PurchaseWire = z.object({ phone_numbers: z.array(PhoneNumberWire).min(1) });
+const PurchaseWire = z.object({
+  phone_numbers: z.array(PhoneNumberWire).check(z.minLength(1)),
+});
 const OnePhoneNumberWire = z.object({ phone_number: PhoneNumberWire });
 const ListPhoneNumbersWire = z.object({
-  items: z.array(PhoneNumberWire).default([]),
+  items: z._default(z.array(PhoneNumberWire), []),
   next_page_token: TokenPaginationWire,
 });
 /** DeleteSIPTrunk answers with the legacy SIPTrunkInfo; only its being a message matters. */
-const AnyMessageWire = z.object({}).loose();
+const AnyMessageWire = z.looseObject({});
 
 function listUpdate(change: NumbersChange): Record<string, unknown> {
   if ("set" in change) return change.set.length > 0 ? { set: change.set } : { clear: true };
@@ -439,7 +441,7 @@ export class LiveKitClient {
    * Reads list items, dropping the `{}` a list by ids holds where one is missing; any other
    * item that does not read makes the whole reply unreadable.
    */
-  #items<T>(items: unknown[], schema: z.ZodType<T>, method: string): T[] {
+  #items<T>(items: unknown[], schema: z.ZodMiniType<T>, method: string): T[] {
     const out: T[] = [];
     for (const item of items) {
       if (typeof item === "object" && item !== null && Object.keys(item).length === 0) continue;
@@ -450,7 +452,7 @@ export class LiveKitClient {
     return out;
   }
 
-  async #orNotFound<T>(call: Call, schema: z.ZodType<T>): Promise<T | null> {
+  async #orNotFound<T>(call: Call, schema: z.ZodMiniType<T>): Promise<T | null> {
     try {
       return await this.#send(call, schema);
     } catch (error) {
@@ -487,7 +489,7 @@ export class LiveKitClient {
   }
 
   /** Sends the call; resolves with the reply read by `schema`. */
-  async #send<T>(call: Call, schema: z.ZodType<T>): Promise<T> {
+  async #send<T>(call: Call, schema: z.ZodMiniType<T>): Promise<T> {
     const started = Date.now();
     let token: string | null = null;
     const fail = (

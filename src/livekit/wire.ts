@@ -1,18 +1,18 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 // The parts of LiveKit's messages (spec/livekit/*.proto, as proto3 JSON) this service reads, and
 // their translation into our own camelCase types. Twirp may leave out any field that holds its
 // default, so every field but the id defaults; an id-less item is unreadable (except the `{}`
 // placeholders of a list by ids, which the client drops first).
 
-const text = z.string().default("");
-const texts = z.array(z.string()).default([]);
-const timestamp = z.string().optional();
+const text = z._default(z.string(), "");
+const texts = z._default(z.array(z.string()), []);
+const timestamp = z.optional(z.string());
 /** Enums arrive by name; a number is what protojson writes for a value it does not know. */
-const enumValue = z.union([z.string(), z.number()]).optional();
+const enumValue = z.optional(z.union([z.string(), z.number()]));
 
 export const InboundTrunkWire = z.object({
-  sip_trunk_id: z.string().min(1),
+  sip_trunk_id: z.string().check(z.minLength(1)),
   name: text,
   metadata: text,
   numbers: texts,
@@ -25,7 +25,7 @@ export const InboundTrunkWire = z.object({
 });
 
 export const OutboundTrunkWire = z.object({
-  sip_trunk_id: z.string().min(1),
+  sip_trunk_id: z.string().check(z.minLength(1)),
   name: text,
   metadata: text,
   address: text,
@@ -40,28 +40,30 @@ export const OutboundTrunkWire = z.object({
 const RuleBodyWire = z.object({ room_prefix: text, room_name: text, pin: text });
 
 export const DispatchRuleWire = z.object({
-  sip_dispatch_rule_id: z.string().min(1),
-  rule: z
-    .object({
-      dispatch_rule_direct: RuleBodyWire.optional(),
-      dispatch_rule_individual: RuleBodyWire.optional(),
-      dispatch_rule_callee: RuleBodyWire.optional(),
-    })
-    .optional(),
+  sip_dispatch_rule_id: z.string().check(z.minLength(1)),
+  rule: z.optional(
+    z.object({
+      dispatch_rule_direct: z.optional(RuleBodyWire),
+      dispatch_rule_individual: z.optional(RuleBodyWire),
+      dispatch_rule_callee: z.optional(RuleBodyWire),
+    }),
+  ),
   trunk_ids: texts,
   numbers: texts,
   inbound_numbers: texts,
   name: text,
   metadata: text,
-  attributes: z.record(z.string(), z.string()).default({}),
-  room_config: z.object({ agents: z.array(z.object({ agent_name: text })).default([]) }).optional(),
+  attributes: z._default(z.record(z.string(), z.string()), {}),
+  room_config: z.optional(
+    z.object({ agents: z._default(z.array(z.object({ agent_name: text })), []) }),
+  ),
   created_at: timestamp,
   updated_at: timestamp,
 });
 
 /** A PhoneNumber as search results carry it (no id: not bought yet). */
 export const InventoryNumberWire = z.object({
-  e164_format: z.string().min(1),
+  e164_format: z.string().check(z.minLength(1)),
   country_code: text,
   area_code: text,
   number_type: enumValue,
@@ -70,8 +72,8 @@ export const InventoryNumberWire = z.object({
   capabilities: texts,
 });
 
-export const PhoneNumberWire = InventoryNumberWire.extend({
-  id: z.string().min(1),
+export const PhoneNumberWire = z.extend(InventoryNumberWire, {
+  id: z.string().check(z.minLength(1)),
   status: enumValue,
   sip_dispatch_rule_id: text,
   sip_dispatch_rule_ids: texts,
@@ -80,13 +82,13 @@ export const PhoneNumberWire = InventoryNumberWire.extend({
   released_at: timestamp,
 });
 
-export const TokenPaginationWire = z.object({ token: text }).optional();
+export const TokenPaginationWire = z.optional(z.object({ token: text }));
 
 /** Twirp's error body, as far as it can be read. */
 export const TwirpErrorWire = z.object({
   code: z.string(),
-  msg: z.string().default(""),
-  meta: z.record(z.string(), z.string()).optional(),
+  msg: z._default(z.string(), ""),
+  meta: z.optional(z.record(z.string(), z.string())),
 });
 
 // ---- Our types -----------------------------------------------------------------------------
