@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
-import { phoneNumberRecords } from "../db/phone-numbers";
+import { keyringFromEnv, openSecret, sealSecret } from "../crypto/credentials";
+import { importRecords, phoneNumberRecords } from "../db/phone-numbers";
 import { livekitConfig } from "../livekit/config";
 import { livekitTelephony } from "../livekit/telephony";
 import { log } from "../log";
+import type { ImportRequest } from "../saga/imports";
+import type { Idempotency } from "../saga/ledger";
 import {
   NumberSaga,
   type PurchaseRequest,
@@ -12,8 +15,9 @@ import {
   type UpdateRequest,
 } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import type { Carrier, Telephony } from "../saga/ports";
+import type { Carrier, ImportPorts, Telephony } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
+import { twilioCustomerAccount } from "../twilio/customer-account";
 import { SqliteLedger } from "./sqlite-ledger";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -27,6 +31,29 @@ function sagaSettings(env: Env): SagaSettings {
     deadlineMs: purchaseDeadlineMs(env),
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
     outboundAddress: livekitConfig(env).termination?.domain ?? "",
+  };
+}
+
+/** What imports need, or undefined on a deployment without them (see importsReady). */
+function importPorts(env: Env, ledger: SqliteLedger): ImportPorts | undefined {
+  const keyring = keyringFromEnv(env as unknown as Record<string, unknown>);
+  const livekit = livekitConfig(env);
+  if (!keyring || !livekit.sipUri) return undefined;
+  return {
+    customerAccount: (credentials, logContext) =>
+      twilioCustomerAccount(env, credentials, logContext),
+    telephony: (logContext) => {
+      const telephony = livekitTelephony(env, logContext);
+      if (!telephony) throw new Error("LiveKit is not configured on this deployment");
+      return telephony;
+    },
+    records: importRecords(env.DB),
+    ledger,
+    sealer: {
+      seal: (plaintext, aad) => sealSecret(keyring, plaintext, aad),
+      open: (sealed, aad) => openSecret(keyring, sealed, aad),
+    },
+    sipUri: livekit.sipUri,
   };
 }
 
@@ -67,6 +94,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           },
         },
         log,
+        imports: importPorts(env, ledger),
       },
       sagaSettings(env),
     );
@@ -79,6 +107,11 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
     return this.#saga.purchase(request);
+  }
+
+  /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
+  importNumber(request: ImportRequest, idempotency: Idempotency | null): Promise<PurchaseOutcome> {
+    return this.#saga.importNumber(request, idempotency);
   }
 
   update(request: UpdateRequest): Promise<UpdateOutcome> {
