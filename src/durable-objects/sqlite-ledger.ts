@@ -90,6 +90,7 @@ const RESTING = RESTING_STATES.map((state) => `'${state}'`).join(", ");
 
 const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
   "state",
+  "source",
   "twilio_sid",
   "record",
   "attempts",

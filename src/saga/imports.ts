@@ -232,6 +232,8 @@ export class NumberImports {
       this.#save(current, { ...this.progressOf(current), sealedToken: null });
       ledger.update(row.id, {
         state: "active",
+        // A twilio import may have turned out a verified caller id.
+        source: activation.source,
         record: JSON.stringify(active),
         twilio_sid: activation.twilioSid,
       });
@@ -708,11 +710,17 @@ export class NumberImports {
         await this.#locked(`account:${progress.accountSid}`, async () => {
           const current = this.imports.ledger.accountTrunk(trunkId);
           if (!current || this.imports.ledger.ridersOf(trunkId, row.id) > 0) return;
-          if (current.credential_list_sid) {
-            await account.deleteCredentialList(current.credential_list_sid);
-          }
+          // After an uncertain create, what it may have made is looked up by its name.
+          const uncertain = current.attempts > 0;
+          const listSid =
+            current.credential_list_sid ??
+            (uncertain ? await account.findCredentialList(trunkId) : null);
+          if (listSid) await account.deleteCredentialList(listSid);
+          const trunkSid =
+            current.twilio_trunk_sid ??
+            (uncertain ? await account.findTrunk(trunkDomain(trunkId, current.generation)) : null);
           // The origination URL goes with the trunk.
-          if (current.twilio_trunk_sid) await account.deleteTrunk(current.twilio_trunk_sid);
+          if (trunkSid) await account.deleteTrunk(trunkSid);
           const removed = current.twilio_trunk_sid !== null || current.attempts > 0;
           this.imports.ledger.saveAccountTrunk({
             ...current,

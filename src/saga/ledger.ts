@@ -87,6 +87,7 @@ export type LedgerChanges = Partial<
   Pick<
     LedgerRow,
     | "state"
+    | "source"
     | "twilio_sid"
     | "record"
     | "attempts"

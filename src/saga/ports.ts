@@ -236,6 +236,9 @@ export interface CustomerAccount {
   restoreNumber(trunkSid: string, numberSid: string, voice: PreviousVoice | null): Promise<void>;
   deleteTrunk(trunkSid: string): Promise<void>;
   deleteCredentialList(listSid: string): Promise<void>;
+  /** After an uncertain create: the trunk with this domain name, the list with this name. */
+  findTrunk(domainName: string): Promise<string | null>;
+  findCredentialList(listName: string): Promise<string | null>;
 }
 
 /** A trunk record of D1 (migrations/0003, 0005), as the import saga reads it. */

@@ -119,6 +119,14 @@ export class TwilioCustomerAccount implements CustomerAccount {
     return translated(() => gone(() => this.client.deleteTrunk(trunkSid)));
   }
 
+  findTrunk(domainName: string): Promise<string | null> {
+    return translated(async () => (await this.client.findTrunkByDomain(domainName))?.sid ?? null);
+  }
+
+  findCredentialList(listName: string): Promise<string | null> {
+    return translated(() => this.client.findCredentialList(listName));
+  }
+
   deleteCredentialList(listSid: string): Promise<void> {
     return translated(() => gone(() => this.client.deleteCredentialList(listSid)));
   }
