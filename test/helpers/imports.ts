@@ -167,9 +167,17 @@ export async function expectImportInvariant(ws: TestWorkspace, accounts: Custome
   for (const row of active.filter((r) => r.trunk_id && r.source !== "livekit")) {
     expect(trunkIds.has(row.trunk_id ?? ""), `${row.e164}'s outbound trunk at LiveKit`).toBe(true);
   }
+  // Numbers other workspaces hold are theirs to explain.
+  const { results: others } = await env.DB.prepare(
+    "SELECT e164 FROM phone_numbers WHERE status != 'released' AND workspace_id != ?",
+  )
+    .bind(ws.id)
+    .all<{ e164: string }>();
+  const theirs = new Set(others.map((r) => r.e164));
   const held = state.phone_numbers
     .filter((n) => n.status !== "PHONE_NUMBER_STATUS_RELEASED")
     .map((n) => String(n.e164_format))
+    .filter((e164) => !theirs.has(e164))
     .sort();
   expect(held, "numbers LiveKit holds vs active livekit rows").toEqual(
     active
