@@ -135,6 +135,11 @@ export class NumberImports {
     };
   }
 
+  /** Whether the row was imported here (a row learned from D1 has no progress). */
+  hasProgress(row: LedgerRow): boolean {
+    return this.imports.ledger.importProgress(row.id).progress !== null;
+  }
+
   progressOf(row: LedgerRow): ImportProgress {
     const stored = this.imports.ledger.importProgress(row.id).progress;
     if (!stored) throw new Error(`ledger row ${row.id} has no import progress`);

@@ -222,6 +222,7 @@ export class NumberSaga {
       const existing = this.ports.imports?.ledger.rowByNumber(request.e164) ?? null;
       if (
         existing?.state === "active" &&
+        imports.hasProgress(existing) &&
         (existing.source === "twilio" || existing.source === "verified_caller_id") &&
         request.source === "twilio"
       ) {
@@ -697,9 +698,11 @@ export class NumberSaga {
   async #releaseNumber(row: LedgerRow, driver: Driver): Promise<Step> {
     const { log } = this.ports;
     const fields = this.#fields(row, driver);
-    if (isImported(row.source) && this.#imports) {
+    // Imports know what they did (their progress); a number learned from D1 without it is
+    // released as before: LiveKit entries only.
+    if (isImported(row.source) && this.#imports?.hasProgress(row)) {
       try {
-        const refused = await this.#imports.release(row, fields);
+        const refused = await this.#imports?.release(row, fields);
         if (refused) return refused;
       } catch (error) {
         this.#retryLater(row.id);
