@@ -11,6 +11,7 @@ const USAGE = `usage:
   admin keys create --workspace WS_ID [--remote]
   admin keys revoke KEY_ID [--remote]
   admin agents create --workspace WS_ID --name NAME [--agent-name LIVEKIT_AGENT_NAME] [--remote]
+  admin trunks create --workspace WS_ID --address HOST [--username U --password P] [--remote]
   admin reconcile [--fix] [--remote]   (local: needs npm run dev; remote: PHONE_NUMBERS_API_URL and ADMIN_TOKEN)`;
 
 class UsageError extends Error {}
@@ -28,6 +29,9 @@ const { values: options, positionals } = parseArgs({
     "agent-name": { type: "string" },
     remote: { type: "boolean", default: false },
     fix: { type: "boolean", default: false },
+    address: { type: "string" },
+    username: { type: "string" },
+    password: { type: "string" },
   },
 });
 
@@ -59,6 +63,26 @@ function required(name: "name" | "workspace"): string {
   const value = options[name];
   if (!value) throw new UsageError(`--${name} is required`);
   return value;
+}
+
+/** A call to the Worker's operator endpoints (/internal/...), with the operator token. */
+async function internal(path: string, body: unknown): Promise<unknown> {
+  const base = options.remote
+    ? process.env.PHONE_NUMBERS_API_URL
+    : (process.env.PHONE_NUMBERS_API_URL ?? "http://localhost:8787");
+  const token = options.remote
+    ? process.env.ADMIN_TOKEN
+    : (process.env.ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN);
+  if (!base || !token) throw new UsageError("--remote needs PHONE_NUMBERS_API_URL and ADMIN_TOKEN");
+  const response = await fetch(`${base}/internal/${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok)
+    throw new Error(`${path} failed (${response.status}): ${JSON.stringify(answer)}`);
+  return answer;
 }
 
 async function run(): Promise<unknown> {
@@ -132,6 +156,19 @@ async function run(): Promise<unknown> {
     );
     if (written !== 1) throw new Error(`no workspace ${workspaceId}`);
     return { id, workspace_id: workspaceId, name, agent_name: agentName, created_at: now };
+  }
+
+  if (resource === "trunks" && action === "create") {
+    // In the Worker (POST /internal/trunks): it seals the password with CREDENTIALS_KEY, which
+    // this CLI never holds.
+    const workspaceId = required("workspace");
+    if (!options.address) throw new UsageError("--address is required");
+    return internal("trunks", {
+      workspace_id: workspaceId,
+      address: options.address,
+      username: options.username ?? null,
+      password: options.password ?? null,
+    });
   }
 
   if (resource === "reconcile") {

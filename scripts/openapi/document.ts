@@ -13,8 +13,10 @@ import {
   SearchAvailablePhoneNumbersResponseSchema,
 } from "../../src/schemas/phone-numbers";
 import {
+  ImportPhoneNumberRequestSchema,
   PurchasePhoneNumberRequestSchema,
   SearchAvailablePhoneNumbersQuerySchema,
+  TwilioImportSpecSchema,
   UpdatePhoneNumberRequestSchema,
 } from "../../src/schemas/requests";
 
@@ -69,6 +71,16 @@ function inputs(): Json {
     id: "PurchasePhoneNumberRequest",
     description: "e164 must come from a search by this workspace in the last 15 minutes.",
   });
+  registry.add(TwilioImportSpecSchema, {
+    id: "TwilioImportSpec",
+    description:
+      "The customer's Twilio account and auth token (source twilio). The token is write-only: stored encrypted, never echoed, logged or returned.",
+  });
+  registry.add(ImportPhoneNumberRequestSchema, {
+    id: "ImportPhoneNumberRequest",
+    description:
+      "source twilio needs `twilio`; source byoc needs `trunk_id`; source livekit needs a US e164. `verified_caller_id` and `twilio_purchased` are refused (the server decides verified_caller_id).",
+  });
   registry.add(UpdatePhoneNumberRequestSchema, {
     id: "UpdatePhoneNumberRequest",
     description:
@@ -79,6 +91,7 @@ function inputs(): Json {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "The request was malformed or failed validation (`validation_failed` names each field in `fields`).",
+  402: "A cap is reached: 100 numbers of any source, or (source livekit) the purchased-number limit.",
   401: "The API key is missing, malformed, unknown or revoked.",
   404: "No such phone number in the caller's workspace.",
   409: "The Idempotency-Key was used with another request, or is still in flight (Retry-After).",
@@ -199,6 +212,18 @@ export function buildOpenApiDocument(): Json {
         },
       },
       "/v1/agents/phone-numbers": {
+        post: {
+          operationId: "import",
+          summary: "Import Phone Number",
+          description:
+            "Imports a number the customer brings. `twilio`: a number of the customer's Twilio account (checked with its credentials), put on an Elastic SIP trunk we keep on that account; a verified caller id of the account becomes `verified_caller_id` (outbound only). `byoc`: a number of the workspace's SIP trunk `trunk_id`. `livekit`: LiveKit buys the number (US only; billed to the platform). Wrong Twilio credentials are a 400 naming `twilio.auth_token`; the same number held by any workspace is a 409; a cap is a 402.",
+          parameters: [idempotencyKey],
+          requestBody: body("ImportPhoneNumberRequest"),
+          responses: {
+            ...ok(201, "The imported phone number.", "PhoneNumber", true),
+            ...errors(400, 401, 402, 409, 413, 415, 422, 500, 503),
+          },
+        },
         get: {
           operationId: "list",
           summary: "List Phone Numbers",

@@ -1,11 +1,18 @@
-import type { ActivationWiring, ClaimResult, Records } from "../saga/ports";
+import { billedToPlatform, PLATFORM_BILLED_SQL } from "../billing";
+import type { ActivationWiring, ClaimResult, ImportRecords, Records } from "../saga/ports";
 import type {
   PhoneNumber,
   PhoneNumberCapability,
   PhoneNumberSource,
 } from "../schemas/phone-numbers";
 import type { D1Reader } from "./read-your-writes";
-import { ensurePlatformTrunk, setTrunkLiveKitId } from "./trunks";
+import {
+  ensurePlatformTrunk,
+  ensureTwilioTrunk,
+  findTrunk,
+  saveTrunkSecrets,
+  setTrunkLiveKitId,
+} from "./trunks";
 
 export type PhoneNumberRow = {
   id: string;
@@ -115,8 +122,10 @@ export async function claimPhoneNumber(
       `INSERT INTO phone_numbers (id, workspace_id, e164, source, capabilities, label, trunk_id,
          agent_id, livekit_phone_number_id, twilio_sid, status, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'purchasing', ?11, ?12
-        WHERE (SELECT COUNT(*) FROM phone_numbers
-                WHERE workspace_id = ?2 AND status != 'released' AND source = ?4) < ?13
+        WHERE (?4 NOT IN (${PLATFORM_BILLED_SQL})
+               OR (SELECT COUNT(*) FROM phone_numbers
+                    WHERE workspace_id = ?2 AND status != 'released'
+                      AND source IN (${PLATFORM_BILLED_SQL})) < ?13)
           AND (SELECT COUNT(*) FROM phone_numbers
                 WHERE workspace_id = ?2 AND status != 'released') < ?14
        ON CONFLICT (id) DO NOTHING`,
@@ -159,12 +168,14 @@ export async function claimPhoneNumber(
     .prepare(
       `SELECT EXISTS (SELECT 1 FROM phone_numbers WHERE id = ?1) AS existing,
               (SELECT COUNT(*) FROM phone_numbers
-                WHERE workspace_id = ?2 AND status != 'released' AND source = ?3) AS purchased`,
+                WHERE workspace_id = ?2 AND status != 'released'
+                  AND source IN (${PLATFORM_BILLED_SQL})) AS purchased`,
     )
-    .bind(number.id, number.workspace_id, number.source)
+    .bind(number.id, number.workspace_id)
     .first<{ existing: number; purchased: number }>();
   if (counts?.existing) return "claimed";
-  return { over: (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
+  const billed = billedToPlatform(number.source);
+  return { over: billed && (counts?.purchased ?? 0) >= caps.purchased ? "purchased" : "total" };
 }
 
 /** Idempotent: the purchased, wired number becomes visible. */
@@ -242,6 +253,43 @@ export function updatePhoneNumber(
     )
     .bind(...values, id, workspaceId)
     .first<PhoneNumberRow>();
+}
+
+/** Idempotent: the imported number becomes visible, as what the import found it to be. */
+export async function activateImportedNumber(
+  db: D1Reader,
+  id: string,
+  at: string,
+  row: Parameters<ImportRecords["activateImport"]>[2],
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE phone_numbers SET status = 'active', source = ?, capabilities = ?, twilio_sid = ?,
+         trunk_id = ?, livekit_inbound_trunk_id = ?, livekit_phone_number_id = ?, updated_at = ?
+        WHERE id = ? AND status = 'purchasing'`,
+    )
+    .bind(
+      row.source,
+      JSON.stringify(row.capabilities),
+      row.twilioSid,
+      row.trunkId,
+      row.inboundTrunkId,
+      row.livekitPhoneNumberId,
+      at,
+      id,
+    )
+    .run();
+}
+
+/** The import saga's records port over D1. */
+export function importRecords(db: D1Reader): ImportRecords {
+  return {
+    findTrunk: (workspaceId, trunkId) => findTrunk(db, workspaceId, trunkId),
+    ensureTwilioTrunk: (workspaceId, accountSid, candidateId, address) =>
+      ensureTwilioTrunk(db, workspaceId, accountSid, candidateId, address),
+    saveTrunkSecrets: (trunkId, changes) => saveTrunkSecrets(db, trunkId, changes),
+    activateImport: (id, at, row) => activateImportedNumber(db, id, at, row),
+  };
 }
 
 /** The saga's Records port over D1. */

@@ -1,3 +1,4 @@
+import { PLATFORM_BILLED_SQL } from "../billing";
 import {
   type IdempotencyRecord,
   type KeyedOperation,
@@ -8,7 +9,7 @@ import {
   RESTING_STATES,
   type StoredStatus,
 } from "../saga/ledger";
-import type { Ledger } from "../saga/ports";
+import type { AccountTrunk, ImportLedger, Ledger } from "../saga/ports";
 
 /**
  * The schema of the workspace object's own storage, one migration per version. The object
@@ -67,6 +68,21 @@ const MIGRATIONS: readonly string[] = [
      livekit_trunk_id TEXT,                 -- LiveKit's outbound trunk (ST_...), once created
      attempts INTEGER NOT NULL DEFAULT 0    -- creations begun (after one, look before creating)
    );`,
+  // 5: imports. A row knows the trunk it rides (our trunk on the customer's Twilio account, or a
+  // byoc trunk) and its progress (JSON, see NumberImports); each customer trunk's setup is here.
+  `ALTER TABLE ledger ADD COLUMN import_trunk_id TEXT;
+   ALTER TABLE ledger ADD COLUMN import_progress TEXT;
+   CREATE INDEX IF NOT EXISTS ledger_import_trunk ON ledger (import_trunk_id);
+   CREATE TABLE IF NOT EXISTS account_trunks (
+     trunk_id TEXT PRIMARY KEY,             -- our trunk record (trunk_<ULID>), in D1
+     account_sid TEXT,                      -- the customer's Twilio account; NULL for byoc
+     generation INTEGER NOT NULL DEFAULT 0, -- bumped after a deletion (domain names are reserved)
+     twilio_trunk_sid TEXT,                 -- TK... on the customer's account
+     origination_sid TEXT,                  -- OU... pointing at LiveKit's SIP URI
+     credential_list_sid TEXT,              -- CL... the termination credentials
+     livekit_trunk_id TEXT,                 -- LiveKit's outbound trunk (ST_...)
+     attempts INTEGER NOT NULL DEFAULT 0    -- setups begun (after one, look before creating)
+   );`,
 ];
 
 /** SQL list of the states the alarm does not drive. */
@@ -74,6 +90,7 @@ const RESTING = RESTING_STATES.map((state) => `'${state}'`).join(", ");
 
 const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
   "state",
+  "source",
   "twilio_sid",
   "record",
   "attempts",
@@ -89,7 +106,7 @@ const COLUMNS_OF_CHANGES: readonly (keyof LedgerChanges)[] = [
 ];
 
 /** The Ledger port over the Durable Object's SQLite storage. */
-export class SqliteLedger implements Ledger {
+export class SqliteLedger implements Ledger, ImportLedger {
   readonly #sql: SqlStorage;
   readonly #storage: DurableObjectStorage;
 
@@ -123,7 +140,7 @@ export class SqliteLedger implements Ledger {
     const row = this.#sql
       .exec<{ total: number; purchased: number; same_number: number }>(
         `SELECT COUNT(*) AS total,
-                COALESCE(SUM(source = 'twilio_purchased'), 0) AS purchased,
+                COALESCE(SUM(source IN (${PLATFORM_BILLED_SQL})), 0) AS purchased,
                 COALESCE(SUM(e164 = ?), 0) AS same_number
            FROM ledger`,
         e164,
@@ -295,6 +312,99 @@ export class SqliteLedger implements Ledger {
       trunk.trunk_id,
       trunk.livekit_trunk_id,
       trunk.attempts,
+    );
+  }
+
+  accountTrunk(trunkId: string): AccountTrunk | null {
+    return (
+      this.#sql
+        .exec<AccountTrunk>("SELECT * FROM account_trunks WHERE trunk_id = ?", trunkId)
+        .toArray()[0] ?? null
+    );
+  }
+
+  rowByNumber(e164: string): LedgerRow | null {
+    return (
+      this.#sql.exec<LedgerRow>("SELECT * FROM ledger WHERE e164 = ?", e164).toArray()[0] ?? null
+    );
+  }
+
+  accountTrunkOf(accountSid: string): AccountTrunk | null {
+    return (
+      this.#sql
+        .exec<AccountTrunk>("SELECT * FROM account_trunks WHERE account_sid = ?", accountSid)
+        .toArray()[0] ?? null
+    );
+  }
+
+  saveAccountTrunk(trunk: AccountTrunk): void {
+    this.#sql.exec(
+      `INSERT INTO account_trunks (trunk_id, account_sid, generation, twilio_trunk_sid,
+         origination_sid, credential_list_sid, livekit_trunk_id, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (trunk_id) DO UPDATE SET account_sid = excluded.account_sid,
+         generation = excluded.generation, twilio_trunk_sid = excluded.twilio_trunk_sid,
+         origination_sid = excluded.origination_sid,
+         credential_list_sid = excluded.credential_list_sid,
+         livekit_trunk_id = excluded.livekit_trunk_id, attempts = excluded.attempts`,
+      trunk.trunk_id,
+      trunk.account_sid,
+      trunk.generation,
+      trunk.twilio_trunk_sid,
+      trunk.origination_sid,
+      trunk.credential_list_sid,
+      trunk.livekit_trunk_id,
+      trunk.attempts,
+    );
+  }
+
+  ridersOf(trunkId: string, except: string): number {
+    return this.#sql
+      .exec<{ count: number }>(
+        "SELECT COUNT(*) AS count FROM ledger WHERE import_trunk_id = ? AND id != ?",
+        trunkId,
+        except,
+      )
+      .one().count;
+  }
+
+  outboundRidersOf(trunkId: string, except: string): number {
+    return this.#sql
+      .exec<{ count: number }>(
+        `SELECT COUNT(*) AS count FROM ledger WHERE import_trunk_id = ? AND id != ?
+            AND json_extract(import_progress, '$.outboundAdded') = 1`,
+        trunkId,
+        except,
+      )
+      .one().count;
+  }
+
+  activeAccountImports(accountSid: string): number {
+    return this.#sql
+      .exec<{ count: number }>(
+        `SELECT COUNT(*) AS count FROM ledger WHERE source = 'twilio' AND state = 'active'
+            AND json_extract(import_progress, '$.accountSid') = ?`,
+        accountSid,
+      )
+      .one().count;
+  }
+
+  importProgress(id: string): { trunk_id: string | null; progress: string | null } {
+    const row = this.#sql
+      .exec<{ import_trunk_id: string | null; import_progress: string | null }>(
+        "SELECT import_trunk_id, import_progress FROM ledger WHERE id = ?",
+        id,
+      )
+      .toArray()[0];
+    return { trunk_id: row?.import_trunk_id ?? null, progress: row?.import_progress ?? null };
+  }
+
+  saveImportProgress(id: string, trunkId: string | null, progress: string): void {
+    this.#sql.exec(
+      "UPDATE ledger SET import_trunk_id = ?, import_progress = ? WHERE id = ?",
+      trunkId,
+      progress,
+      id,
     );
   }
 }

@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
-import { phoneNumberRecords } from "../db/phone-numbers";
+import { keyringFromEnv, openSecret, sealSecret } from "../crypto/credentials";
+import { importRecords, phoneNumberRecords } from "../db/phone-numbers";
 import { livekitConfig } from "../livekit/config";
 import { livekitTelephony } from "../livekit/telephony";
 import { log } from "../log";
+import type { ImportRequest } from "../saga/imports";
+import type { Idempotency } from "../saga/ledger";
 import {
   NumberSaga,
   type PurchaseRequest,
@@ -12,8 +15,9 @@ import {
   type UpdateRequest,
 } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import type { Carrier, Telephony } from "../saga/ports";
+import type { Carrier, ImportPorts, Telephony } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
+import { twilioCustomerAccount } from "../twilio/customer-account";
 import { SqliteLedger } from "./sqlite-ledger";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -30,14 +34,42 @@ function sagaSettings(env: Env): SagaSettings {
   };
 }
 
-/**
- * One per workspace, reached by the workspace id: serializes the workspace's purchases,
- * changes and releases. A thin shell: its RPC methods and its alarm hand the work to the saga, which runs
- * over this object's SQLite storage (the ledger), D1 and the carrier.
- */
+/** What imports need, or undefined on a deployment without them (see importsReady). */
+function importPorts(
+  env: Env,
+  ledger: SqliteLedger,
+  d1: D1DatabaseSession,
+): ImportPorts | undefined {
+  const keyring = keyringFromEnv(env as unknown as Record<string, unknown>);
+  const livekit = livekitConfig(env);
+  if (!keyring || !livekit.sipUri) return undefined;
+  return {
+    customerAccount: (credentials, logContext) =>
+      twilioCustomerAccount(env, credentials, logContext),
+    telephony: (logContext) => {
+      const telephony = livekitTelephony(env, logContext);
+      if (!telephony) throw new Error("LiveKit is not configured on this deployment");
+      return telephony;
+    },
+    records: importRecords(d1),
+    ledger,
+    sealer: {
+      seal: (plaintext, aad) => sealSecret(keyring, plaintext, aad),
+      open: (sealed, aad) => openSecret(keyring, sealed, aad),
+    },
+    sipUri: livekit.sipUri,
+  };
+}
+
 /** An answer of the object: the saga's outcome, and the D1 bookmark of its writes so far. */
 export type WithBookmark<T> = T & { bookmark: string | null };
 
+/**
+ * One per workspace, reached by the workspace id: serializes the workspace's purchases,
+ * imports, changes and releases. A thin shell: its RPC methods and its alarm hand the work to
+ * the saga, which runs over this object's SQLite storage (the ledger), D1, the carrier and
+ * LiveKit.
+ */
 export class WorkspaceNumbers extends DurableObject<Env> {
   readonly #saga: NumberSaga;
   /**
@@ -76,6 +108,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
           },
         },
         log,
+        imports: importPorts(env, ledger, this.#d1),
       },
       sagaSettings(env),
     );
@@ -88,6 +121,14 @@ export class WorkspaceNumbers extends DurableObject<Env> {
 
   async purchase(request: PurchaseRequest): Promise<WithBookmark<PurchaseOutcome>> {
     return this.#withBookmark(await this.#saga.purchase(request));
+  }
+
+  /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
+  async importNumber(
+    request: ImportRequest,
+    idempotency: Idempotency | null,
+  ): Promise<WithBookmark<PurchaseOutcome>> {
+    return this.#withBookmark(await this.#saga.importNumber(request, idempotency));
   }
 
   async update(request: UpdateRequest): Promise<WithBookmark<UpdateOutcome>> {

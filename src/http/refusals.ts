@@ -122,6 +122,78 @@ const REFUSALS: {
       "The number was released but not yet recorded; it will disappear from your list shortly.",
       { retryAfterSeconds: RETRY_AFTER_SECONDS },
     ),
+  number_held: () =>
+    new ApiError(
+      409,
+      "conflict",
+      "This number is already held by a workspace, or being added to one; nothing was changed.",
+      { fields: { e164: "already held" } },
+    ),
+  import_cap_reached: ({ cap, limit }) =>
+    new ApiError(
+      402,
+      "payment_required",
+      cap === "purchased"
+        ? `This workspace has reached its purchased-number limit of ${limit} (numbers billed to the platform); release one first.`
+        : `This workspace has reached its limit of ${limit} phone numbers of any source; release a number first.`,
+    ),
+  customer_credentials_rejected: () =>
+    new ApiError(400, "bad_request", "Twilio rejected these credentials; nothing was changed.", {
+      fields: { "twilio.auth_token": "rejected by Twilio for this account_sid" },
+    }),
+  customer_account_inactive: () =>
+    new ApiError(400, "bad_request", "This Twilio account is not active; nothing was changed.", {
+      fields: { "twilio.account_sid": "the account is suspended or closed" },
+    }),
+  number_not_on_account: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "This number is neither a phone number nor a verified caller id of this Twilio account; nothing was changed.",
+      { fields: { e164: "not on this Twilio account" } },
+    ),
+  number_on_foreign_trunk: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "This number is on another Elastic SIP trunk of the account; take it off that trunk first. Nothing was changed.",
+      { fields: { e164: "on a SIP trunk that is not ours" } },
+    ),
+  caller_id_needs_import: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "This number is a verified caller id of the account; import one of the account's own phone numbers first (source twilio).",
+      { fields: { e164: "a verified caller id without an earlier twilio import" } },
+    ),
+  caller_id_not_routable: () =>
+    new ApiError(
+      400,
+      "bad_request",
+      "A verified caller id is outbound only and cannot be bound to an agent.",
+      { fields: { agent_id: "not allowed for a verified caller id" } },
+    ),
+  trunk_unknown: () =>
+    new ApiError(400, "bad_request", "trunk_id does not name a SIP trunk of this workspace.", {
+      fields: { trunk_id: "no such trunk in this workspace" },
+    }),
+  import_number_refused: () =>
+    new ApiError(400, "bad_request", "This number is not available; nothing was bought.", {
+      fields: { e164: "not available" },
+    }),
+  import_unavailable: ({ retryAfterSeconds }) =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "Twilio or LiveKit is unavailable; nothing was imported and nothing is left behind. Retry later.",
+      { retryAfterSeconds: retryAfterSeconds ?? RETRY_AFTER_SECONDS },
+    ),
+  stored_credentials_rejected: () =>
+    new ApiError(
+      503,
+      "service_unavailable",
+      "The Twilio credentials stored for this number's account were rejected; the number stays listed until you import it again with working credentials (which refreshes them), then delete it.",
+    ),
 };
 
 const NOTHING_BOUGHT: Record<Extract<Refusal, { kind: "nothing_bought" }>["reason"], string> = {

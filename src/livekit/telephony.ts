@@ -1,5 +1,10 @@
 import type { LogFields } from "../log";
-import { type RouteSpec, type Telephony, UpstreamFailure } from "../saga/ports";
+import {
+  type ImportTelephony,
+  type RouteSpec,
+  type Telephony,
+  UpstreamFailure,
+} from "../saga/ports";
 import { LiveKitClient } from "./client";
 import { type LiveKitConfig, livekitConfig, type TwilioTermination } from "./config";
 import { LiveKitError } from "./failures";
@@ -12,7 +17,7 @@ const ROOM_PREFIX = "call-";
  * (metadata names our ids, so that a resource a lost reply created can be found and adopted),
  * and LiveKit's failures are translated into the saga's terms.
  */
-export class LiveKitTelephony implements Telephony {
+export class LiveKitTelephony implements Telephony, ImportTelephony {
   constructor(
     private readonly client: LiveKitClient,
     private readonly termination: TwilioTermination,
@@ -116,6 +121,87 @@ export class LiveKitTelephony implements Telephony {
       await this.client.deleteDispatchRule(ruleId);
     });
   }
+
+  // ---- Imports ---------------------------------------------------------------------------
+
+  createOutboundTrunkTo(trunk: {
+    trunkId: string;
+    workspaceId: string;
+    firstNumber: string;
+    address: string;
+    username: string | null;
+    password: string | null;
+  }): Promise<string> {
+    return translated(async () => {
+      const created = await this.client.createOutboundTrunk({
+        name: trunk.trunkId,
+        address: trunk.address,
+        numbers: [trunk.firstNumber],
+        authUsername: trunk.username ?? "",
+        authPassword: trunk.password ?? "",
+        metadata: JSON.stringify({ trunk_id: trunk.trunkId, workspace_id: trunk.workspaceId }),
+      });
+      return created.id;
+    });
+  }
+
+  purchaseNumber(e164: string, ruleId: string | null): Promise<{ id: string }> {
+    return translated(async () => {
+      const bought = await this.client.purchasePhoneNumber(e164, ruleId ?? undefined);
+      return { id: bought.id };
+    });
+  }
+
+  findNumber(e164: string): Promise<{ id: string } | null> {
+    return translated(async () => {
+      const found = await this.client.getPhoneNumber({ phoneNumber: e164 });
+      return found && found.status !== "released" ? { id: found.id } : null;
+    });
+  }
+
+  releaseNumber(id: string): Promise<void> {
+    return translated(async () => {
+      await this.client.releasePhoneNumbers({ ids: [id] });
+    });
+  }
+
+  setNumberRule(id: string, ruleId: string | null): Promise<void> {
+    return translated(async () => {
+      await this.client.setPhoneNumberDispatchRule({ id }, ruleId);
+    });
+  }
+
+  createNumberRule(rule: Omit<RouteSpec, "inboundTrunkId">): Promise<string> {
+    return translated(async () => (await this.client.createDispatchRule(numberRuleSpec(rule))).id);
+  }
+
+  updateNumberRule(ruleId: string, rule: Omit<RouteSpec, "inboundTrunkId">): Promise<void> {
+    return translated(async () => {
+      await this.client.updateDispatchRule(ruleId, numberRuleSpec(rule));
+    });
+  }
+
+  findNumberRules(numberId: string): Promise<string[]> {
+    return translated(async () => {
+      const rules = await this.client.listDispatchRules();
+      return rules.filter((r) => metadataOf(r.metadata).number_id === numberId).map((r) => r.id);
+    });
+  }
+}
+
+/**
+ * The rule of a number LiveKit sold us: the number is assigned to it, so it names no trunk;
+ * it lists the number, so that it matches nothing else.
+ */
+function numberRuleSpec(rule: Omit<RouteSpec, "inboundTrunkId">) {
+  return {
+    name: rule.numberId,
+    trunkIds: [],
+    numbers: [rule.e164],
+    agentName: rule.agentName,
+    roomPrefix: ROOM_PREFIX,
+    metadata: JSON.stringify({ number_id: rule.numberId, workspace_id: rule.workspaceId }),
+  };
 }
 
 /**

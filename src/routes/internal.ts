@@ -1,6 +1,9 @@
 import { Hono } from "hono/tiny";
-import { unauthorized } from "../api-error";
+import { ApiError, unauthorized } from "../api-error";
 import type { AppEnv } from "../app-env";
+import { keyringFromEnv, sealSecret } from "../crypto/credentials";
+import { insertByocTrunk } from "../db/trunks";
+import { isId, newId } from "../ids";
 import { reconcileTwilioNumbers } from "../reconcile";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
@@ -21,6 +24,52 @@ export const internal = new Hono<AppEnv>()
     const given = c.req.header("Authorization")?.match(/^Bearer (\S+)$/)?.[1];
     if (!expected || !given || !(await sameSecret(given, expected))) throw unauthorized();
     await next();
+  })
+  /**
+   * A customer's SIP trunk (byoc), for `admin trunks create`: `{workspace_id, address, username?,
+   * password?}`. The password is sealed here (the CLI never holds the key). LiveKit's outbound
+   * trunk is created with the trunk's first number (LiveKit refuses one without numbers).
+   */
+  .post("/trunks", async (c) => {
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const workspaceId = body?.workspace_id;
+    const address = body?.address;
+    const username = body?.username ?? null;
+    const password = body?.password ?? null;
+    const host = /^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/;
+    if (
+      typeof workspaceId !== "string" ||
+      !isId("ws", workspaceId) ||
+      typeof address !== "string" ||
+      !host.test(address) ||
+      (username !== null && typeof username !== "string") ||
+      (password !== null && typeof password !== "string") ||
+      (username === null) !== (password === null)
+    ) {
+      throw new ApiError(
+        400,
+        "validation_failed",
+        "Needs workspace_id, address (a host), and username with password or neither.",
+      );
+    }
+    const keyring = keyringFromEnv(c.env as unknown as Record<string, unknown>);
+    if (password !== null && !keyring) {
+      throw new ApiError(503, "service_unavailable", "CREDENTIALS_KEY is not set.");
+    }
+    const id = newId("trunk");
+    const sealed =
+      password !== null && keyring
+        ? await sealSecret(keyring, JSON.stringify({ sip_password: password }), id)
+        : null;
+    const written = await insertByocTrunk(c.env.DB, {
+      id,
+      workspaceId,
+      address,
+      sipUsername: username as string | null,
+      sealed,
+    });
+    if (!written) throw new ApiError(404, "not_found", `No workspace ${workspaceId}.`);
+    return c.json({ id, workspace_id: workspaceId, kind: "byoc", address }, 201);
   })
   .post("/reconcile", async (c) => {
     const report = await reconcileTwilioNumbers(c.env, { fix: c.req.query("fix") === "true" });

@@ -9,6 +9,7 @@ import {
   resolveCallerFirst,
 } from "../auth/require-api-key";
 import { defaultPurchasedNumberLimit, recentSearchTtlMs } from "../config";
+import { keyringFromEnv, secretDigest } from "../crypto/credentials";
 import {
   findActiveStatement,
   listActiveStatement,
@@ -25,9 +26,11 @@ import { isId } from "../ids";
 import { livekitConfig } from "../livekit/config";
 import { livekitReady } from "../livekit/telephony";
 import { log } from "../log";
+import type { ImportSource } from "../saga/imports";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import {
   DEFAULT_SEARCH_LIMIT,
+  ImportPhoneNumberRequestSchema,
   MAX_SEARCH_LIMIT,
   PurchasePhoneNumberRequestSchema,
   SearchAvailablePhoneNumbersQuerySchema,
@@ -76,6 +79,22 @@ function carrierOrUnavailable(c: Context<AppEnv>, options = { needsTrunk: false 
     );
   }
   return carrier;
+}
+
+/**
+ * Imports need LiveKit (every imported number is wired there), its SIP URI (where customers'
+ * trunks send calls) and the key that seals customers' credentials.
+ */
+function importsOrUnavailable(c: Context<AppEnv>) {
+  const config = livekitConfig(c.env);
+  const keyring = keyringFromEnv(c.env as unknown as Record<string, unknown>);
+  if (!livekitReady(config) || !config.sipUri || !keyring) {
+    throw new ApiError(
+      503,
+      "service_unavailable",
+      "Importing phone numbers is not configured here.",
+    );
+  }
 }
 
 // Each route's checks run in the order its handlers are listed: the API key first (its D1
@@ -136,6 +155,60 @@ export const phoneNumbers = new Hono<AppEnv>()
           idempotency,
           requestId: c.get("requestId"),
         }),
+      );
+      await rememberWrite(c, outcome.bookmark);
+      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
+      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(outcome.number, 201);
+    },
+  )
+
+  .post(
+    "/",
+    resolveCallerAndAgent,
+    jsonBody,
+    validate("json", ImportPhoneNumberRequestSchema),
+    async (c) => {
+      const body = c.req.valid("json");
+      const caller = c.get("caller");
+      importsOrUnavailable(c);
+      const agentId = body.agent_id ?? null;
+      const label = body.label || null;
+      // The request hash holds a digest of the auth token, never the token.
+      const idempotency = await idempotencyOf(c, {
+        operation: "import",
+        e164: body.e164,
+        source: body.source,
+        label,
+        agent_id: agentId,
+        trunk_id: body.trunk_id ?? null,
+        twilio: body.twilio
+          ? {
+              account_sid: body.twilio.account_sid,
+              auth_token_sha256: await secretDigest(body.twilio.auth_token),
+            }
+          : null,
+      });
+      // The workspace's own rules, in order: a repeated key, the agent, the number held, the
+      // caps; then the saga's steps (see NumberSaga.importNumber).
+      const outcome = await inWorkspace<WithBookmark<PurchaseOutcome>>(c, () =>
+        workspaceNumbers(c).importNumber(
+          {
+            workspaceId: caller.workspaceId,
+            e164: body.e164,
+            source: body.source as ImportSource,
+            label,
+            agentId,
+            agentName: agentId === null ? null : c.get("agentName"),
+            purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+            twilio: body.twilio
+              ? { accountSid: body.twilio.account_sid, authToken: body.twilio.auth_token }
+              : null,
+            trunkId: body.trunk_id ?? null,
+            requestId: c.get("requestId"),
+          },
+          idempotency,
+        ),
       );
       await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });

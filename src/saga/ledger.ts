@@ -15,6 +15,10 @@ import type { PhoneNumberSource } from "../schemas/phone-numbers";
  *   the number stays held and counted, flagged in D1 for reconcile, until an operator acts.
  */
 export type LedgerState =
+  /** An import under way (see NumberImports): its progress is in `import_progress`. */
+  | "importing"
+  /** An import being undone (refused, failed, or abandoned): the alarm finishes it. */
+  | "import_undoing"
   | "reserved"
   | "buying"
   | "bought"
@@ -83,6 +87,7 @@ export type LedgerChanges = Partial<
   Pick<
     LedgerRow,
     | "state"
+    | "source"
     | "twilio_sid"
     | "record"
     | "attempts"

@@ -2,6 +2,7 @@ import { type NewPhoneNumber, type PhoneNumberRow, toPhoneNumber } from "../db/p
 import { newId } from "../ids";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { fullJitterDelayMs, nextAttemptDelayMs } from "./backoff";
+import { type ImportRequest, isImported, NumberImports } from "./imports";
 import { type Idempotency, type KeyedOperation, type LedgerRow, recordOf } from "./ledger";
 import type {
   AnyOutcome,
@@ -95,12 +96,20 @@ export class NumberSaga {
   /** Changes to one number, one after another (see update). */
   readonly #changes = new Map<string, Promise<unknown>>();
   readonly #wiring: NumberWiring;
+  /** Imports (POST /v1/agents/phone-numbers), where this deployment has them. */
+  readonly #imports: NumberImports | null;
 
   constructor(
     private readonly ports: SagaPorts,
     private readonly settings: SagaSettings,
   ) {
     this.#wiring = new NumberWiring(ports, settings.outboundAddress);
+    this.#imports = ports.imports
+      ? new NumberImports(ports, ports.imports, this.#wiring, {
+          retryLater: (id) => this.#retryLater(id),
+          close: (row) => this.#closePurchase(row),
+        })
+      : null;
   }
 
   /** Remembers the numbers a search returned; only these may be bought, until they expire. */
@@ -182,6 +191,112 @@ export class NumberSaga {
   }
 
   /**
+   * Imports a number (see NumberImports). The order of checks: a repeated Idempotency-Key, the
+   * agent, a re-import of a number held here from the same Twilio account (which refreshes its
+   * stored token), the number held here, the caps (counting imports in flight); then the steps:
+   * the D1 claim (the caps again, and the number held by any workspace), the upstreams, D1.
+   */
+  async importNumber(
+    request: ImportRequest,
+    idempotency: Idempotency | null,
+  ): Promise<PurchaseOutcome> {
+    const { ledger, clock, scheduler } = this.ports;
+    const imports = this.#imports;
+    if (!imports) throw new Error("imports are not configured on this deployment");
+    const now = clock.now();
+    const repeated = await this.#repeated(idempotency, request.requestId);
+    if (repeated) return repeated as PurchaseOutcome;
+    if (request.agentId && !request.agentName) return refuse("agent_unknown");
+
+    const id = newId("phone");
+    const fields = {
+      request_id: request.requestId,
+      by: "request",
+      workspace_id: request.workspaceId,
+      number_id: id,
+      e164: request.e164,
+    };
+    const held = ledger.holdings(request.e164);
+    if (held.sameNumber > 0) {
+      const existing = this.ports.imports?.ledger.rowByNumber(request.e164) ?? null;
+      if (
+        existing?.state === "active" &&
+        imports.hasProgress(existing) &&
+        (existing.source === "twilio" || existing.source === "verified_caller_id") &&
+        request.source === "twilio"
+      ) {
+        const refused = await imports.refresh(request, existing, {
+          ...fields,
+          number_id: existing.id,
+        });
+        if (refused) return refused;
+        if (imports.progressOf(existing).accountSid === request.twilio?.accountSid) {
+          return {
+            ok: true,
+            kind: "purchased",
+            number: toPhoneNumber(recordOf(existing)),
+            replayed: false,
+          };
+        }
+      }
+      return refuse("number_held");
+    }
+
+    const at = new Date(now).toISOString();
+    const record: NewPhoneNumber = {
+      id,
+      workspace_id: request.workspaceId,
+      e164: request.e164,
+      source: request.source,
+      capabilities: request.source === "livekit" ? ["inbound"] : ["inbound", "outbound"],
+      label: request.label,
+      trunk_id: request.source === "byoc" ? request.trunkId : null,
+      agent_id: request.agentId,
+      livekit_phone_number_id: null,
+      twilio_sid: null,
+      created_at: at,
+      updated_at: at,
+    };
+    const limits = {
+      purchased: request.purchasedNumberLimit,
+      total: this.settings.totalNumberLimit,
+    };
+    const progress = await imports.newProgress(id, request);
+    const refusal = ledger.transaction((): Refusal | null => {
+      const now = ledger.holdings(request.e164);
+      if (now.sameNumber > 0) return refuse("number_held");
+      if (request.source === "livekit" && now.purchased >= limits.purchased) {
+        return refuse("import_cap_reached", { cap: "purchased", limit: limits.purchased });
+      }
+      if (now.total >= limits.total) {
+        return refuse("import_cap_reached", { cap: "total", limit: limits.total });
+      }
+      ledger.insert({
+        id,
+        e164: request.e164,
+        source: request.source,
+        state: "importing",
+        twilio_sid: null,
+        record: JSON.stringify(record),
+        purchased_limit: limits.purchased,
+        total_limit: limits.total,
+        agent_name: request.agentId ? request.agentName : null,
+        started_at: clock.now(),
+        next_attempt_at: clock.now() + this.settings.graceMs,
+      });
+      this.ports.imports?.ledger.saveImportProgress(id, null, JSON.stringify(progress));
+      if (idempotency) this.#bindKey(idempotency, id, "purchase", clock.now());
+      return null;
+    });
+    if (refusal) return refusal;
+    await scheduler.wakeBy(now + this.settings.graceMs);
+    return this.#drive(id, {
+      by: "request",
+      requestId: request.requestId,
+    }) as Promise<PurchaseOutcome>;
+  }
+
+  /**
    * Changes a number's label or agent: recorded in D1 at once (the answer), then carried to the
    * carrier (the label is its FriendlyName) and to LiveKit (the dispatch rule) by the row's
    * `updating` step, retried by the alarm. Changes to one number run one after another, so that
@@ -209,6 +324,9 @@ export class NumberSaga {
     if (!row || this.#beingBought(row)) return refuse("not_found");
     if (row.state !== "active" && row.state !== "updating") return refuse("key_in_progress");
     if (request.agentId && !request.agentName) return refuse("agent_unknown");
+    if (request.agentId && row.source === "verified_caller_id") {
+      return refuse("caller_id_not_routable");
+    }
 
     const at = new Date(now).toISOString();
     const updated = await records.update(
@@ -347,6 +465,10 @@ export class NumberSaga {
 
   #step(row: LedgerRow, driver: Driver): Promise<Step> | Step {
     switch (row.state) {
+      case "importing":
+        return this.#import(row, driver);
+      case "import_undoing":
+        return this.#undoImport(row, driver);
       case "reserved":
         return driver.by === "alarm"
           ? this.#reservationAbandoned(row, driver)
@@ -369,6 +491,30 @@ export class NumberSaga {
           replayed: false,
         };
     }
+  }
+
+  /**
+   * An import under way: a request carries it forward; the alarm finds it abandoned (its
+   * request died) and undoes it, so that nothing is left behind.
+   */
+  async #import(row: LedgerRow, driver: Driver): Promise<Step> {
+    const imports = this.#imports;
+    if (!imports) throw new Error("imports are not configured on this deployment");
+    const fields = this.#fields(row, driver);
+    if (driver.by === "alarm") {
+      this.ports.log.info("import_abandoned", fields);
+      return this.#undoImport(row, driver);
+    }
+    const outcome = await imports.acquire(row, fields);
+    if ("ok" in outcome) return outcome;
+    return { ok: true, kind: "purchased", number: outcome, replayed: false };
+  }
+
+  async #undoImport(row: LedgerRow, driver: Driver): Promise<Step> {
+    const imports = this.#imports;
+    if (!imports) throw new Error("imports are not configured on this deployment");
+    await imports.undo(row, this.#fields(row, driver));
+    return refuse("import_unavailable");
   }
 
   /** The request that reserved this slot died before the carrier was asked. */
@@ -563,9 +709,23 @@ export class NumberSaga {
 
   /** releasing -> gone: released at the carrier, then in D1; every waiting key gets 204. */
   async #releaseNumber(row: LedgerRow, driver: Driver): Promise<Step> {
-    const { records, ledger, clock, log } = this.ports;
+    const { log } = this.ports;
     const fields = this.#fields(row, driver);
-    const record = recordOf(row);
+    // Imports know what they did (their progress); a number learned from D1 without it is
+    // released as before: LiveKit entries only.
+    if (isImported(row.source) && this.#imports?.hasProgress(row)) {
+      try {
+        const refused = await this.#imports?.release(row, fields);
+        if (refused) return refused;
+      } catch (error) {
+        this.#retryLater(row.id);
+        log.warn("release_unwiring_failed", { ...fields, error: String(error) });
+        const retryAfterSeconds =
+          error instanceof UpstreamFailure ? error.details.retryAfterSeconds : undefined;
+        return refuse("release_pending", { retryAfterSeconds });
+      }
+      return this.#recordRelease(row, driver);
+    }
     try {
       await this.#wiring.unwire(row, fields);
     } catch (error) {
@@ -597,6 +757,14 @@ export class NumberSaga {
         }
       }
     }
+    return this.#recordRelease(row, driver);
+  }
+
+  /** The release done upstream: recorded in D1, the row gone, every waiting key gets 204. */
+  async #recordRelease(row: LedgerRow, driver: Driver): Promise<Step> {
+    const { records, ledger, clock, log } = this.ports;
+    const fields = this.#fields(row, driver);
+    const record = recordOf(row);
     try {
       await records.markReleased(record.workspace_id, row.id, new Date(clock.now()).toISOString());
     } catch (error) {

@@ -27,7 +27,28 @@ export type Refusal =
   | { ok: false; kind: "release_pending"; retryAfterSeconds?: number }
   | { ok: false; kind: "released_not_recorded" }
   /** The carrier refused the release for good: held (and billed) until an operator acts. */
-  | { ok: false; kind: "release_refused" };
+  | { ok: false; kind: "release_refused" }
+  // Imports (POST /v1/agents/phone-numbers), refused with nothing left behind.
+  /** The number is held by a workspace (this one or another), or being acquired. */
+  | { ok: false; kind: "number_held" }
+  | { ok: false; kind: "import_cap_reached"; cap: "purchased" | "total"; limit: number }
+  /** The customer's Twilio credentials were refused (by Twilio). */
+  | { ok: false; kind: "customer_credentials_rejected" }
+  | { ok: false; kind: "customer_account_inactive" }
+  | { ok: false; kind: "number_not_on_account" }
+  /** The number answers on a trunk that is not ours: never taken over. */
+  | { ok: false; kind: "number_on_foreign_trunk" }
+  /** A verified caller id needs an earlier full-number import from its account. */
+  | { ok: false; kind: "caller_id_needs_import" }
+  /** A verified caller id is outbound only: no agent. */
+  | { ok: false; kind: "caller_id_not_routable" }
+  | { ok: false; kind: "trunk_unknown" }
+  /** The upstream refused the number itself (LiveKit: not for sale). */
+  | { ok: false; kind: "import_number_refused" }
+  /** An upstream was unavailable: what the import had done is undone (or being undone). */
+  | { ok: false; kind: "import_unavailable"; retryAfterSeconds?: number }
+  /** A DELETE met a stored Twilio token the account no longer accepts. */
+  | { ok: false; kind: "stored_credentials_rejected" };
 
 export type NothingBoughtReason =
   /** The request that reserved the slot died before the carrier was asked. */

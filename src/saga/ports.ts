@@ -40,6 +40,11 @@ export class UpstreamFailure extends Error {
       code?: number | null;
       /** The request field the refusal is about (e.g. `area_code`), where there is one. */
       field?: string;
+      /**
+       * A customer's own account refused us: its credentials (`credentials_rejected`), its
+       * state (`account_inactive`), or a trunk domain name someone holds (`domain_taken`).
+       */
+      customer?: "credentials_rejected" | "account_inactive" | "domain_taken";
     },
   ) {
     super(message);
@@ -192,6 +197,170 @@ export interface Scheduler {
   wakeBy(time: number): Promise<void>;
 }
 
+/** A number on a customer's own Twilio account, with the voice settings it had. */
+export type CustomerNumber = {
+  sid: string;
+  trunkSid: string | null;
+  voice: PreviousVoice;
+};
+
+/** What answered a number's calls before it was put on our trunk, restored on release. */
+export type PreviousVoice = {
+  url: string | null;
+  method: string | null;
+  applicationSid: string | null;
+};
+
+/**
+ * A customer's own Twilio account, acting with its credentials (imports). Failures are
+ * UpstreamFailures; `details.customer` says when the account itself refused. Deletes of
+ * something already gone succeed.
+ */
+export interface CustomerAccount {
+  /** Resolves when the credentials work and the account is active. */
+  check(): Promise<void>;
+  findNumber(e164: string): Promise<CustomerNumber | null>;
+  findCallerId(e164: string): Promise<{ sid: string } | null>;
+  /** The account's trunk with this domain name: found, or created (a taken name is looked up). */
+  ensureTrunk(domainName: string, friendlyName: string, lookFirst: boolean): Promise<string>;
+  ensureOriginationUrl(trunkSid: string, sipUrl: string, friendlyName: string): Promise<string>;
+  /** A credential list with one credential, on the trunk; returns the list's SID. */
+  ensureCredentials(
+    trunkSid: string,
+    listName: string,
+    username: string,
+    password: string,
+  ): Promise<string>;
+  attachNumber(trunkSid: string, numberSid: string): Promise<void>;
+  /** Takes the number off the trunk and gives it back what answered it before. */
+  restoreNumber(trunkSid: string, numberSid: string, voice: PreviousVoice | null): Promise<void>;
+  deleteTrunk(trunkSid: string): Promise<void>;
+  deleteCredentialList(listSid: string): Promise<void>;
+  /** After an uncertain create: the trunk with this domain name, the list with this name. */
+  findTrunk(domainName: string): Promise<string | null>;
+  findCredentialList(listName: string): Promise<string | null>;
+}
+
+/** A trunk record of D1 (migrations/0003, 0005), as the import saga reads it. */
+export type TrunkRecord = {
+  id: string;
+  workspace_id: string;
+  kind: "platform" | "byoc" | "twilio";
+  address: string;
+  livekit_outbound_trunk_id: string | null;
+  twilio_account_sid: string | null;
+  sealed_credentials: string | null;
+  sip_username: string | null;
+};
+
+/** D1 as imports need it, beside Records. */
+export interface ImportRecords {
+  findTrunk(workspaceId: string, trunkId: string): Promise<TrunkRecord | null>;
+  /** The workspace's trunk for this Twilio account: the existing one, or one written now. */
+  ensureTwilioTrunk(
+    workspaceId: string,
+    accountSid: string,
+    candidateId: string,
+    address: (trunkId: string) => string,
+  ): Promise<TrunkRecord>;
+  /** Replaces the trunk's sealed secrets (and address, and SIP username). */
+  saveTrunkSecrets(
+    trunkId: string,
+    changes: { sealed: string; sipUsername: string; address: string },
+  ): Promise<void>;
+  /** The imported number becomes visible, as what the import found it to be. Idempotent. */
+  activateImport(
+    id: string,
+    at: string,
+    row: {
+      source: "twilio" | "byoc" | "livekit" | "verified_caller_id";
+      capabilities: ("inbound" | "outbound")[];
+      twilioSid: string | null;
+      trunkId: string | null;
+      inboundTrunkId: string | null;
+      livekitPhoneNumberId: string | null;
+    },
+  ): Promise<void>;
+}
+
+/** LiveKit as imports need it, beside Telephony. */
+export interface ImportTelephony {
+  /** An outbound trunk to a customer's trunk (its address and credentials), with a first number. */
+  createOutboundTrunkTo(trunk: {
+    trunkId: string;
+    workspaceId: string;
+    firstNumber: string;
+    address: string;
+    username: string | null;
+    password: string | null;
+  }): Promise<string>;
+  /** Buys a number on the platform's LiveKit project, assigned to the rule when one is given. */
+  purchaseNumber(e164: string, ruleId: string | null): Promise<{ id: string }>;
+  /** The project's number (held, not released), if any: how an unknown purchase is settled. */
+  findNumber(e164: string): Promise<{ id: string } | null>;
+  releaseNumber(id: string): Promise<void>;
+  setNumberRule(id: string, ruleId: string | null): Promise<void>;
+  /** A rule for a LiveKit-bought number: matched by the called number, on no trunk. */
+  createNumberRule(rule: Omit<RouteSpec, "inboundTrunkId">): Promise<string>;
+  updateNumberRule(ruleId: string, rule: Omit<RouteSpec, "inboundTrunkId">): Promise<void>;
+  /** Rules naming our number id in their metadata (after an uncertain create). */
+  findNumberRules(numberId: string): Promise<string[]>;
+}
+
+/** Seals and opens secrets stored at rest (src/crypto/credentials.ts). */
+export interface Sealer {
+  seal(plaintext: string, aad: string): Promise<string>;
+  open(sealed: string, aad: string): Promise<string>;
+}
+
+/** Everything imports need beyond purchases; absent on deployments (or tests) without them. */
+export type ImportPorts = {
+  customerAccount: (
+    credentials: { accountSid: string; authToken: string },
+    logContext: Record<string, unknown>,
+  ) => CustomerAccount;
+  telephony: (logContext: Record<string, unknown>) => Telephony & ImportTelephony;
+  records: ImportRecords;
+  ledger: ImportLedger;
+  sealer: Sealer;
+  /** Where customers' trunks send inbound calls: LiveKit's SIP URI. */
+  sipUri: string;
+};
+
+/** A customer trunk's state, as this workspace's object has set it up. */
+export type AccountTrunk = {
+  /** Our trunk record's id (trunk_<ULID>). */
+  trunk_id: string;
+  /** The customer's Twilio account (kind twilio); null for byoc. */
+  account_sid: string | null;
+  /** Bumped after a deletion: Twilio reserves a deleted trunk's domain name for a while. */
+  generation: number;
+  twilio_trunk_sid: string | null;
+  origination_sid: string | null;
+  credential_list_sid: string | null;
+  livekit_trunk_id: string | null;
+  /** Setups begun: after the first, upstreams are looked up before creating again. */
+  attempts: number;
+};
+
+/** The ledger as imports need it, beside Ledger. */
+export interface ImportLedger {
+  accountTrunk(trunkId: string): AccountTrunk | null;
+  /** The workspace's ledger row for this number, if any. */
+  rowByNumber(e164: string): LedgerRow | null;
+  /** The trunk this object keeps on a customer's Twilio account, if any. */
+  accountTrunkOf(accountSid: string): AccountTrunk | null;
+  saveAccountTrunk(trunk: AccountTrunk): void;
+  /** Other ledger rows riding this trunk (any state). */
+  ridersOf(trunkId: string, except: string): number;
+  /** Other rows riding this trunk whose number is on its LiveKit outbound trunk. */
+  outboundRidersOf(trunkId: string, except: string): number;
+  /** Active full-number `twilio` imports of this Twilio account. */
+  activeAccountImports(accountSid: string): number;
+  importProgress(id: string): { trunk_id: string | null; progress: string | null };
+  saveImportProgress(id: string, trunkId: string | null, progress: string): void;
+}
+
 export type SagaPorts = {
   /** The carrier, logging its calls with these fields (request id, workspace, number). */
   carrier: (logContext: Record<string, unknown>) => Carrier;
@@ -202,6 +371,8 @@ export type SagaPorts = {
   clock: Clock;
   scheduler: Scheduler;
   log: SagaLog;
+  /** Imports (POST /v1/agents/phone-numbers); absent where not configured. */
+  imports?: ImportPorts;
 };
 
 export type SagaLog = {

@@ -58,5 +58,58 @@ export const UpdatePhoneNumberRequestSchema = z.strictObject({
 });
 export type UpdatePhoneNumberRequest = z.infer<typeof UpdatePhoneNumberRequestSchema>;
 
+const trunkId = z
+  .string({ error: "must be a string" })
+  .check(z.regex(idPattern("trunk"), "must be a trunk id (trunk_ followed by 26 characters)"));
+
+export const TwilioImportSpecSchema = z.strictObject({
+  account_sid: z
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+    .check(z.regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio Account SID (AC and 32 hex digits)")),
+  auth_token: z
+    .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+    .check(z.minLength(1, "must not be empty"), z.maxLength(256, "must be at most 256 characters")),
+});
+
+/**
+ * An import. `source` names where the number comes from; `twilio_purchased` (use /purchase)
+ * and `verified_caller_id` (decided by the server) are refused. What each source requires is
+ * checked here, naming the field.
+ */
+export const ImportPhoneNumberRequestSchema = z
+  .strictObject({
+    e164,
+    source: z.enum(["livekit", "twilio", "byoc", "twilio_purchased", "verified_caller_id"], {
+      error: (issue) =>
+        issue.input === undefined ? "is required" : "must be one of livekit, twilio, byoc",
+    }),
+    label: z.optional(label),
+    trunk_id: z.optional(trunkId),
+    agent_id: z.optional(agentId),
+    twilio: z.optional(TwilioImportSpecSchema),
+  })
+  .check(
+    z.superRefine((body, ctx) => {
+      const issue = (path: string[], message: string) =>
+        ctx.issues.push({ code: "custom", input: body, path, message });
+      if (body.source === "twilio_purchased") {
+        issue(["source"], "twilio_purchased numbers are bought with POST .../purchase");
+      }
+      if (body.source === "verified_caller_id") {
+        issue(["source"], "is decided by the server: import with source twilio");
+      }
+      if (body.source === "twilio" && !body.twilio)
+        issue(["twilio"], "is required for source twilio");
+      if (body.source !== "twilio" && body.twilio) issue(["twilio"], "only for source twilio");
+      if (body.source === "byoc" && !body.trunk_id)
+        issue(["trunk_id"], "is required for source byoc");
+      if (body.source !== "byoc" && body.trunk_id) issue(["trunk_id"], "only for source byoc");
+      if (body.source === "livekit" && !body.e164.startsWith("+1")) {
+        issue(["e164"], "LiveKit sells US numbers only (+1)");
+      }
+    }),
+  );
+export type ImportPhoneNumberRequest = z.infer<typeof ImportPhoneNumberRequestSchema>;
+
 /** Fields a PATCH may name only to be told they cannot change. */
 export const IMMUTABLE_FIELDS = ["e164", "source"] as const;

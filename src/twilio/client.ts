@@ -3,15 +3,36 @@ import { type LogFields, log } from "../log";
 import { fullJitterDelayMs } from "../saga/backoff";
 import { TwilioError } from "./failures";
 import {
+  AccountSchema,
   type AvailableLocalNumber,
   AvailableLocalNumberSchema,
   type IncomingPhoneNumber,
   IncomingPhoneNumberSchema,
+  type NumberVoice,
+  NumberVoiceSchema,
+  OutgoingCallerIdSchema,
   readErrorBody,
   readPage,
+  readPageV1,
+  SidSchema,
+  type TrunkResource,
+  TrunkSchema,
 } from "./resources";
 
-type Operation = "search" | "purchase" | "lookup" | "release" | "list" | "update";
+type Operation =
+  | "search"
+  | "purchase"
+  | "lookup"
+  | "release"
+  | "list"
+  | "update"
+  | "account"
+  | "caller_ids"
+  | "sip"
+  | "trunking";
+
+/** Trunking v1's host (Elastic SIP trunks); same credentials, same fetcher seam. */
+export const TWILIO_TRUNKING_ORIGIN = "https://trunking.twilio.com";
 
 /**
  * Twilio's REST host: `api.twilio.com`, or a regional one (`api.{edge}.{region}.twilio.com`)
@@ -36,6 +57,8 @@ type Call = {
   path: string;
   query?: Record<string, string>;
   form?: Record<string, string>;
+  /** Another Twilio host than the REST API's (trunking v1). */
+  origin?: string;
 };
 
 /**
@@ -164,6 +187,250 @@ export class TwilioClient {
     });
   }
 
+  // ---- A customer's own account (imports) ---------------------------------------------------
+
+  /** The account the credentials name; its `status` (active, suspended, closed). */
+  fetchAccount(): Promise<{ status: string }> {
+    return this.#one(
+      { operation: "account", method: "GET", path: `${this.#accountPath}.json` },
+      AccountSchema,
+    );
+  }
+
+  /** The account's IncomingPhoneNumber with exactly this number, with its voice settings. */
+  async findNumberVoice(e164: string): Promise<NumberVoice | null> {
+    const call: Call = {
+      operation: "lookup",
+      method: "GET",
+      path: `${this.#accountPath}/IncomingPhoneNumbers.json`,
+      query: { PhoneNumber: e164, PageSize: "20" },
+    };
+    const page = await this.#page(call, "incoming_phone_numbers", NumberVoiceSchema);
+    return page.items.find((n) => n.phone_number === e164) ?? null;
+  }
+
+  /** The account's verified caller id with exactly this number (OutgoingCallerIds). */
+  async findCallerId(e164: string): Promise<{ sid: string } | null> {
+    const call: Call = {
+      operation: "caller_ids",
+      method: "GET",
+      path: `${this.#accountPath}/OutgoingCallerIds.json`,
+      query: { PhoneNumber: e164, PageSize: "20" },
+    };
+    const page = await this.#page(call, "outgoing_caller_ids", OutgoingCallerIdSchema);
+    const found = page.items.find((n) => n.phone_number === e164);
+    return found ? { sid: found.sid } : null;
+  }
+
+  /** Sets a number's voice URL, method and application (an empty string clears one). */
+  async updateNumberVoice(
+    sid: string,
+    voice: { voiceUrl: string; voiceMethod: string; voiceApplicationSid: string },
+  ): Promise<void> {
+    await this.#call({
+      operation: "update",
+      method: "POST",
+      path: `${this.#accountPath}/IncomingPhoneNumbers/${encodeURIComponent(sid)}.json`,
+      form: {
+        VoiceUrl: voice.voiceUrl,
+        VoiceMethod: voice.voiceMethod,
+        VoiceApplicationSid: voice.voiceApplicationSid,
+      },
+    });
+  }
+
+  /** The account's trunk with this DomainName, if any (following v1's pages). */
+  async findTrunkByDomain(domainName: string): Promise<TrunkResource | null> {
+    let call: Call | null = {
+      operation: "trunking",
+      method: "GET",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: "/v1/Trunks",
+      query: { PageSize: "100" },
+    };
+    while (call) {
+      const page: { items: TrunkResource[]; nextPageUrl: string | null } | null = readPageV1(
+        await this.#call(call),
+        "trunks",
+        TrunkSchema,
+      );
+      if (!page) throw this.#unreadable(call);
+      const found = page.items.find(
+        (t: TrunkResource) => t.domain_name?.toLowerCase() === domainName.toLowerCase(),
+      );
+      if (found) return found;
+      call = page.nextPageUrl ? this.#v1PageCall(page.nextPageUrl) : null;
+    }
+    return null;
+  }
+
+  createTrunk(options: { domainName: string; friendlyName: string }): Promise<TrunkResource> {
+    return this.#one(
+      {
+        operation: "trunking",
+        method: "POST",
+        origin: TWILIO_TRUNKING_ORIGIN,
+        path: "/v1/Trunks",
+        form: { DomainName: options.domainName, FriendlyName: options.friendlyName },
+      },
+      TrunkSchema,
+    );
+  }
+
+  /** Deletes the trunk (its origination URLs and credential list places go with it). */
+  async deleteTrunk(trunkSid: string): Promise<void> {
+    await this.#call({
+      operation: "trunking",
+      method: "DELETE",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}`,
+    });
+  }
+
+  /** The SID of the trunk's origination URL with this SIP URL, if any. */
+  async findOriginationUrl(trunkSid: string, sipUrl: string): Promise<string | null> {
+    const call: Call = {
+      operation: "trunking",
+      method: "GET",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/OriginationUrls`,
+      query: { PageSize: "100" },
+    };
+    const page = readPageV1(await this.#call(call), "origination_urls", SidSchema);
+    if (!page) throw this.#unreadable(call);
+    return page.items.find((u) => u.sip_url === sipUrl)?.sid ?? null;
+  }
+
+  async createOriginationUrl(trunkSid: string, sipUrl: string, friendlyName: string) {
+    return (
+      await this.#one(
+        {
+          operation: "trunking",
+          method: "POST",
+          origin: TWILIO_TRUNKING_ORIGIN,
+          path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/OriginationUrls`,
+          form: {
+            SipUrl: sipUrl,
+            FriendlyName: friendlyName,
+            Priority: "10",
+            Weight: "10",
+            Enabled: "true",
+          },
+        },
+        SidSchema,
+      )
+    ).sid;
+  }
+
+  /** Puts the account's number on the trunk (moving it from any other trunk). */
+  async addTrunkNumber(trunkSid: string, numberSid: string): Promise<void> {
+    await this.#call({
+      operation: "trunking",
+      method: "POST",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/PhoneNumbers`,
+      form: { PhoneNumberSid: numberSid },
+    });
+  }
+
+  /** Takes the number off the trunk (its trunk_sid becomes null). */
+  async removeTrunkNumber(trunkSid: string, numberSid: string): Promise<void> {
+    await this.#call({
+      operation: "trunking",
+      method: "DELETE",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/PhoneNumbers/${encodeURIComponent(numberSid)}`,
+    });
+  }
+
+  /** The account's SIP credential list with this FriendlyName, if any. */
+  async findCredentialList(friendlyName: string): Promise<string | null> {
+    const call: Call = {
+      operation: "sip",
+      method: "GET",
+      path: `${this.#accountPath}/SIP/CredentialLists.json`,
+      query: { PageSize: "100" },
+    };
+    const page = await this.#page(call, "credential_lists", SidSchema);
+    return page.items.find((l) => l.friendly_name === friendlyName)?.sid ?? null;
+  }
+
+  async createCredentialList(friendlyName: string): Promise<string> {
+    return (
+      await this.#one(
+        {
+          operation: "sip",
+          method: "POST",
+          path: `${this.#accountPath}/SIP/CredentialLists.json`,
+          form: { FriendlyName: friendlyName },
+        },
+        SidSchema,
+      )
+    ).sid;
+  }
+
+  /** Adds a credential; the password is sent, never logged. */
+  async createCredential(listSid: string, username: string, password: string): Promise<void> {
+    await this.#call({
+      operation: "sip",
+      method: "POST",
+      path: `${this.#accountPath}/SIP/CredentialLists/${encodeURIComponent(listSid)}/Credentials.json`,
+      form: { Username: username, Password: password },
+    });
+  }
+
+  /** Whether the list holds a credential with this username. */
+  async hasCredential(listSid: string, username: string): Promise<boolean> {
+    const call: Call = {
+      operation: "sip",
+      method: "GET",
+      path: `${this.#accountPath}/SIP/CredentialLists/${encodeURIComponent(listSid)}/Credentials.json`,
+      query: { PageSize: "100" },
+    };
+    const page = await this.#page(call, "credentials", SidSchema);
+    return page.items.some((c) => c.username === username);
+  }
+
+  async deleteCredentialList(listSid: string): Promise<void> {
+    await this.#call({
+      operation: "sip",
+      method: "DELETE",
+      path: `${this.#accountPath}/SIP/CredentialLists/${encodeURIComponent(listSid)}.json`,
+    });
+  }
+
+  /** Whether the trunk has this credential list; adds it when not. */
+  async attachCredentialList(trunkSid: string, listSid: string): Promise<void> {
+    const list: Call = {
+      operation: "trunking",
+      method: "GET",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/CredentialLists`,
+      query: { PageSize: "100" },
+    };
+    const page = readPageV1(await this.#call(list), "credential_lists", SidSchema);
+    if (!page) throw this.#unreadable(list);
+    if (page.items.some((l) => l.sid === listSid)) return;
+    await this.#call({
+      operation: "trunking",
+      method: "POST",
+      origin: TWILIO_TRUNKING_ORIGIN,
+      path: `/v1/Trunks/${encodeURIComponent(trunkSid)}/CredentialLists`,
+      form: { CredentialListSid: listSid },
+    });
+  }
+
+  #v1PageCall(nextPageUrl: string): Call {
+    const url = new URL(nextPageUrl);
+    return {
+      operation: "trunking",
+      method: "GET",
+      origin: url.origin,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+    };
+  }
+
   #pageCall(nextPageUri: string): Call {
     const url = new URL(nextPageUri, this.#origin);
     return {
@@ -229,7 +496,7 @@ export class TwilioClient {
   }
 
   async #send(call: Call): Promise<unknown> {
-    const url = new URL(call.path, this.#origin);
+    const url = new URL(call.path, call.origin ?? this.#origin);
     for (const [name, value] of Object.entries(call.query ?? {})) {
       url.searchParams.set(name, value);
     }

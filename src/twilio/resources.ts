@@ -26,6 +26,46 @@ export const IncomingPhoneNumberSchema = z.object({
 });
 export type IncomingPhoneNumber = z.infer<typeof IncomingPhoneNumberSchema>;
 
+/** A number with the voice settings an import saves, to restore them on release. */
+export const NumberVoiceSchema = z.object({
+  sid: z.string(),
+  phone_number: z.string(),
+  trunk_sid: nullableString,
+  voice_url: nullableString,
+  voice_method: nullableString,
+  voice_application_sid: nullableString,
+});
+export type NumberVoice = z.infer<typeof NumberVoiceSchema>;
+
+export const AccountSchema = z.object({ sid: z.string(), status: z.string() });
+
+export const OutgoingCallerIdSchema = z.object({ sid: z.string(), phone_number: z.string() });
+
+/** Any resource with a SID, keeping its other fields. */
+export const SidSchema = z.looseObject({ sid: z.string() });
+
+export const TrunkSchema = z.object({ sid: z.string(), domain_name: nullableString });
+export type TrunkResource = z.infer<typeof TrunkSchema>;
+
+/** A trunking v1 list page: `{[key]: items, meta: {next_page_url}}`; null if unreadable. */
+export function readPageV1<T>(
+  body: unknown,
+  key: string,
+  schema: z.ZodMiniType<T>,
+): { items: T[]; nextPageUrl: string | null } | null {
+  if (!body || typeof body !== "object") return null;
+  const raw = (body as Record<string, unknown>)[key];
+  if (!Array.isArray(raw)) return null;
+  const items: T[] = [];
+  for (const item of raw) {
+    const parsed = schema.safeParse(item);
+    if (parsed.success) items.push(parsed.data);
+  }
+  const meta = (body as Record<string, unknown>).meta as Record<string, unknown> | undefined;
+  const next = meta?.next_page_url;
+  return { items, nextPageUrl: typeof next === "string" && next !== "" ? next : null };
+}
+
 /**
  * A Twilio list page: `items` under `key`, each read with `schema`; null if the page itself is
  * unreadable. An item that cannot be read (Twilio marks even `phone_number` nullable) is
