@@ -78,3 +78,21 @@ export function purchaseDeadlineMs(env: Env): number {
 
 /** Any workspace holds at most this many numbers, of every source together. */
 export const TOTAL_NUMBER_LIMIT = 100;
+
+/** A rate limit: `perMinute` sustained, `burst` of them at once from a full allowance. */
+export type RatePolicy = { perMinute: number; burst: number };
+
+/** The deployment's default rate limits of every workspace (see src/rate-limits). */
+export function defaultRateLimits(env: Env): { search: RatePolicy; write: RatePolicy } {
+  const loose = env as LooseEnv;
+  return {
+    search: {
+      perMinute: positiveInteger(loose, "SEARCH_RATE_PER_MINUTE", 60),
+      burst: positiveInteger(loose, "SEARCH_BURST", 20),
+    },
+    write: {
+      perMinute: positiveInteger(loose, "WRITE_RATE_PER_MINUTE", 30),
+      burst: positiveInteger(loose, "WRITE_BURST", 10),
+    },
+  };
+}

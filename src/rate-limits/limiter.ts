@@ -1,0 +1,99 @@
+import type { RatePolicy } from "../config";
+import { decide, type RateLimitState } from "./gcra";
+import type { RateLimitClass } from "./policy";
+
+/**
+ * What a rate-limited operation of the workspace object answers: refused by the limit (nothing
+ * was written, nothing was called), or counted and carried out. Either way, where the workspace
+ * now stands against that limit. A plain object, so it crosses the object's RPC boundary.
+ */
+export type Limited<T> =
+  | {
+      limited: true;
+      class: RateLimitClass;
+      rateLimit: RateLimitState;
+      retryAfterSeconds: number;
+    }
+  | { limited: false; rateLimit: RateLimitState; outcome: T };
+
+/** Where each limit's state (its GCRA `tat`, ms) is kept. */
+export interface Buckets {
+  tat(name: RateLimitClass): number | null;
+  save(name: RateLimitClass, tat: number): void;
+}
+
+/** One workspace's limits, over its buckets and a clock. */
+export class RateLimiter {
+  constructor(
+    private readonly buckets: Buckets,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Counts one request against the class's limit and, if it is allowed, does the work. The
+   * check and the count are one synchronous step, so concurrent requests to the object cannot
+   * both take the last unit of allowance. A refusal stores nothing and does nothing.
+   */
+  async run<T>(
+    limitClass: RateLimitClass,
+    policy: RatePolicy,
+    work: () => Promise<T>,
+  ): Promise<Limited<T>> {
+    if (!(policy.perMinute > 0 && policy.burst >= 1)) {
+      throw new Error(`invalid ${limitClass} rate limit: ${JSON.stringify(policy)}`);
+    }
+    const decision = decide(this.buckets.tat(limitClass), this.now(), policy);
+    const rateLimit: RateLimitState = {
+      limit: decision.limit,
+      remaining: decision.remaining,
+      resetSeconds: decision.resetSeconds,
+    };
+    if (!decision.allowed) {
+      return {
+        limited: true,
+        class: limitClass,
+        rateLimit,
+        retryAfterSeconds: decision.retryAfterSeconds,
+      };
+    }
+    this.buckets.save(limitClass, decision.tat);
+    return { limited: false, rateLimit, outcome: await work() };
+  }
+}
+
+/**
+ * The buckets in the workspace object's SQLite storage, not in its memory. In memory they would
+ * cost nothing per request, but start full whenever the object starts again: after it is
+ * evicted (idle for a while), restarted by a deploy, or reset by an error, each workspace would
+ * get a fresh burst. In storage they are exact across all of that, for one row write per
+ * request allowed (a refusal writes nothing, so a flood of refused requests costs only reads),
+ * and every allowed request writes the object's storage anyway (the search it remembers, the
+ * ledger row it changes), so the write adds no wait: it is flushed with those. Its own table,
+ * created here, leaves the ledger's schema alone.
+ */
+export class SqliteBuckets implements Buckets {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS rate_limit_buckets (
+         name TEXT PRIMARY KEY,               -- the limit: search, write
+         tat REAL NOT NULL                    -- GCRA: when its allowance is full again (ms)
+       )`,
+    );
+  }
+
+  tat(name: RateLimitClass): number | null {
+    const row = this.sql
+      .exec<{ tat: number }>("SELECT tat FROM rate_limit_buckets WHERE name = ?", name)
+      .toArray()[0];
+    return row?.tat ?? null;
+  }
+
+  save(name: RateLimitClass, tat: number): void {
+    this.sql.exec(
+      `INSERT INTO rate_limit_buckets (name, tat) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET tat = excluded.tat`,
+      name,
+      tat,
+    );
+  }
+}
