@@ -1,7 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
+import {
+  purchaseDeadlineMs,
+  purchaseSettleMs,
+  type RatePolicy,
+  TOTAL_NUMBER_LIMIT,
+  twilioConfig,
+} from "../config";
 import { phoneNumberRecords } from "../db/phone-numbers";
 import { log } from "../log";
+import { type Limited, RateLimiter, SqliteBuckets } from "../rate-limits/limiter";
 import {
   NumberSaga,
   type PurchaseRequest,
@@ -10,18 +17,41 @@ import {
   type UpdateRequest,
 } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import type { Carrier } from "../saga/ports";
+import { type Carrier, CarrierFailure } from "../saga/ports";
+import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import { twilioCarrier } from "../twilio/carrier";
 import { SqliteLedger } from "./sqlite-ledger";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
+export type SearchRequest = {
+  workspaceId: string;
+  areaCode?: string;
+  limit: number;
+  /** How long the numbers found may be bought by this workspace. */
+  ttlMs: number;
+  requestId: string;
+};
+
+/** A search's result; a carrier failure as plain data, since errors lose their class over RPC. */
+export type SearchOutcome =
+  | { ok: true; numbers: AvailablePhoneNumber[] }
+  | {
+      ok: false;
+      failure: {
+        kind: CarrierFailure["kind"];
+        message: string;
+        details: CarrierFailure["details"];
+      };
+    };
+
 function sagaSettings(env: Env): SagaSettings {
-  const { timeoutMs } = twilioConfig(env);
+  // A Twilio call may wait for its turn at the gate before its own timeout starts.
+  const { timeoutMs, queueWaitMs } = twilioConfig(env);
   return {
     totalNumberLimit: TOTAL_NUMBER_LIMIT,
     settleMs: purchaseSettleMs(env),
-    graceMs: 3 * timeoutMs + 5_000,
+    graceMs: 3 * (timeoutMs + queueWaitMs) + 5_000,
     deadlineMs: purchaseDeadlineMs(env),
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
   };
@@ -30,13 +60,18 @@ function sagaSettings(env: Env): SagaSettings {
 /**
  * One per workspace, reached by the workspace id: serializes the workspace's purchases,
  * changes and releases. A thin shell: its RPC methods and its alarm hand the work to the saga, which runs
- * over this object's SQLite storage (the ledger), D1 and the carrier.
+ * over this object's SQLite storage (the ledger), D1 and the carrier. Searches, purchases,
+ * changes and releases are first counted against the workspace's rate limits (src/rate-limits,
+ * the limits given by the caller); one over its limit is refused before anything is written or
+ * called.
  */
 export class WorkspaceNumbers extends DurableObject<Env> {
   readonly #saga: NumberSaga;
+  readonly #limits: RateLimiter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#limits = new RateLimiter(new SqliteBuckets(ctx.storage.sql));
     const ledger = new SqliteLedger(ctx.storage);
     ledger.migrate();
     this.#saga = new NumberSaga(
@@ -63,21 +98,51 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     );
   }
 
-  /** Remembers the numbers a search returned; only these may be bought, until they expire. */
+  /**
+   * Searches the carrier's inventory, within the workspace's search limit, and remembers the
+   * numbers found: only these may be bought, until they expire.
+   */
+  search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchOutcome>> {
+    return this.#limits.run("search", limit, async (): Promise<SearchOutcome> => {
+      const carrier = twilioCarrier(this.env, {
+        request_id: request.requestId,
+        workspace_id: request.workspaceId,
+      });
+      // The route refuses searches on a deployment without Twilio, before this object.
+      if (!carrier) throw new Error("Twilio is not configured on this deployment");
+      try {
+        const numbers = await carrier.searchAvailable({
+          areaCode: request.areaCode,
+          limit: request.limit,
+        });
+        this.#saga.rememberSearch(
+          numbers.map((n) => n.e164),
+          request.ttlMs,
+        );
+        return { ok: true, numbers };
+      } catch (error) {
+        if (!(error instanceof CarrierFailure)) throw error;
+        const { kind, message, details } = error;
+        return { ok: false, failure: { kind, message, details } };
+      }
+    });
+  }
+
+  /** Remembers numbers as if a search had returned them (tests age a search this way). */
   rememberSearch(e164s: string[], ttlMs: number): void {
     this.#saga.rememberSearch(e164s, ttlMs);
   }
 
-  purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
-    return this.#saga.purchase(request);
+  purchase(request: PurchaseRequest, limit: RatePolicy): Promise<Limited<PurchaseOutcome>> {
+    return this.#limits.run("write", limit, () => this.#saga.purchase(request));
   }
 
-  update(request: UpdateRequest): Promise<UpdateOutcome> {
-    return this.#saga.update(request);
+  update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<UpdateOutcome>> {
+    return this.#limits.run("write", limit, () => this.#saga.update(request));
   }
 
-  release(request: ReleaseRequest): Promise<ReleaseOutcome> {
-    return this.#saga.release(request);
+  release(request: ReleaseRequest, limit: RatePolicy): Promise<Limited<ReleaseOutcome>> {
+    return this.#limits.run("write", limit, () => this.#saga.release(request));
   }
 
   /** Reconciliation: the carrier no longer holds this number. */

@@ -15,12 +15,15 @@ import {
   type PhoneNumberRow,
   toPhoneNumber,
 } from "../db/phone-numbers";
+import type { SearchOutcome } from "../durable-objects/workspace-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
-import { refusalToApiError } from "../http/refusals";
+import { admitted, callerRateLimits } from "../http/rate-limits";
+import { CarrierFailure, refusalToApiError } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { log } from "../log";
+import type { Limited } from "../rate-limits/limiter";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import {
   DEFAULT_SEARCH_LIMIT,
@@ -83,18 +86,27 @@ export const phoneNumbers = new Hono<AppEnv>()
     validate("query", SearchAvailablePhoneNumbersQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      const carrier = carrierOrUnavailable(c);
-      const numbers = await carrier.searchAvailable({
-        areaCode: query.area_code,
-        limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
-      });
-      await inWorkspace(c, () =>
-        workspaceNumbers(c).rememberSearch(
-          numbers.map((n) => n.e164),
-          recentSearchTtlMs(c.env),
+      carrierOrUnavailable(c);
+      // The workspace's search limit, then Twilio, then the numbers remembered as buyable: all
+      // in its object, so that a search over the limit never reaches Twilio.
+      const result = await inWorkspace<Limited<SearchOutcome>>(c, () =>
+        workspaceNumbers(c).search(
+          {
+            workspaceId: c.get("caller").workspaceId,
+            areaCode: query.area_code,
+            limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
+            ttlMs: recentSearchTtlMs(c.env),
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).search,
         ),
       );
-      return c.json({ numbers }, 200);
+      const outcome = admitted(c, result);
+      if (!outcome.ok) {
+        const { kind, message, details } = outcome.failure;
+        throw new CarrierFailure(kind, message, details);
+      }
+      return c.json({ numbers: outcome.numbers }, 200);
     },
   )
 
@@ -116,21 +128,25 @@ export const phoneNumbers = new Hono<AppEnv>()
         label,
         agent_id: agentId,
       });
-      // The workspace's own rules, in order: a repeated key, the recent search, the agent,
-      // the caps; then the saga's steps (see NumberSaga.purchase).
-      const outcome = await inWorkspace<PurchaseOutcome>(c, () =>
-        workspaceNumbers(c).purchase({
-          workspaceId: caller.workspaceId,
-          e164: body.e164,
-          label,
-          agentId,
-          agentFound: agentId !== null && c.get("agentFound"),
-          trunkId: caller.trunkId,
-          purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
-          idempotency,
-          requestId: c.get("requestId"),
-        }),
+      // The workspace's own rules, in order: its write limit, a repeated key, the recent
+      // search, the agent, the caps; then the saga's steps (see NumberSaga.purchase).
+      const result = await inWorkspace<Limited<PurchaseOutcome>>(c, () =>
+        workspaceNumbers(c).purchase(
+          {
+            workspaceId: caller.workspaceId,
+            e164: body.e164,
+            label,
+            agentId,
+            agentFound: agentId !== null && c.get("agentFound"),
+            trunkId: caller.trunkId,
+            purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+            idempotency,
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).write,
+        ),
       );
+      const outcome = admitted(c, result);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 201);
@@ -173,19 +189,23 @@ export const phoneNumbers = new Hono<AppEnv>()
         label: label === undefined ? "(unchanged)" : label,
         agent_id: agentId === undefined ? "(unchanged)" : agentId,
       });
-      // The workspace's own rules, in order: a repeated key, the number, the agent; then D1,
-      // then the carrier (see NumberSaga.update).
-      const outcome = await inWorkspace<UpdateOutcome>(c, () =>
-        workspaceNumbers(c).update({
-          workspaceId: c.get("caller").workspaceId,
-          id,
-          label,
-          agentId,
-          agentFound: typeof agentId === "string" && c.get("agentFound"),
-          idempotency,
-          requestId: c.get("requestId"),
-        }),
+      // The workspace's own rules, in order: its write limit, a repeated key, the number, the
+      // agent; then D1, then the carrier (see NumberSaga.update).
+      const result = await inWorkspace<Limited<UpdateOutcome>>(c, () =>
+        workspaceNumbers(c).update(
+          {
+            workspaceId: c.get("caller").workspaceId,
+            id,
+            label,
+            agentId,
+            agentFound: typeof agentId === "string" && c.get("agentFound"),
+            idempotency,
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).write,
+        ),
       );
+      const outcome = admitted(c, result);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(outcome.number, 200);
@@ -197,14 +217,18 @@ export const phoneNumbers = new Hono<AppEnv>()
     await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const outcome = await inWorkspace<ReleaseOutcome>(c, () =>
-      workspaceNumbers(c).release({
-        workspaceId: c.get("caller").workspaceId,
-        id,
-        idempotency,
-        requestId: c.get("requestId"),
-      }),
+    const result = await inWorkspace<Limited<ReleaseOutcome>>(c, () =>
+      workspaceNumbers(c).release(
+        {
+          workspaceId: c.get("caller").workspaceId,
+          id,
+          idempotency,
+          requestId: c.get("requestId"),
+        },
+        callerRateLimits(c).write,
+      ),
     );
+    const outcome = admitted(c, result);
     if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");
     return c.body(null, 204);
