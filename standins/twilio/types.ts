@@ -190,3 +190,11 @@ export interface TwilioErrorBody {
   more_info: string;
   status: number;
 }
+
+/** GET /__standin/concurrency. */
+export interface StandinConcurrency {
+  /** Twilio requests being handled now (held ones from before a reset included). */
+  in_flight: number;
+  /** The most Twilio requests at once among those that arrived since the last reset. */
+  peak: number;
+}
