@@ -30,14 +30,11 @@ const EPSILON = 1e-6;
  * request allowed moves it one emission interval (60 000 / perMinute ms) later; a request is
  * refused when that would put it more than `burst` intervals ahead of now. A refusal changes
  * nothing. Pure: the caller reads the clock and stores `tat`.
- *
- * A stored `tat` further ahead than this policy allows (the workspace's limit was lowered)
- * counts as an empty allowance, so a new policy takes effect within one interval.
  */
 export function decide(tat: number | null, now: number, policy: RatePolicy): RateDecision {
   const interval = 60_000 / policy.perMinute;
   const capacity = policy.burst * interval;
-  const start = Math.min(Math.max(tat ?? now, now), now + capacity);
+  const start = Math.max(tat ?? now, now);
   const next = start + interval;
   if (next - now > capacity + EPSILON) {
     return {

@@ -16,11 +16,17 @@ export type Limited<T> =
     }
   | { limited: false; rateLimit: RateLimitState; outcome: T };
 
-/** Where each limit's state (its GCRA `tat`, ms) is kept. */
+/** A limit's state: its GCRA `tat` (ms), and the policy it was counted under. */
+export type Bucket = { tat: number; policy: RatePolicy };
+
+/** Where each limit's state is kept. */
 export interface Buckets {
-  tat(name: RateLimitClass): number | null;
-  save(name: RateLimitClass, tat: number): void;
+  get(name: RateLimitClass): Bucket | null;
+  save(name: RateLimitClass, bucket: Bucket): void;
 }
+
+const samePolicy = (a: RatePolicy, b: RatePolicy) =>
+  a.perMinute === b.perMinute && a.burst === b.burst;
 
 /** One workspace's limits, over its buckets and a clock. */
 export class RateLimiter {
@@ -33,6 +39,11 @@ export class RateLimiter {
    * Counts one request against the class's limit and, if it is allowed, does the work. The
    * check and the count are one synchronous step, so concurrent requests to the object cannot
    * both take the last unit of allowance. A refusal stores nothing and does nothing.
+   *
+   * A bucket counted under another policy (the workspace's rate was changed since) is not
+   * carried over: the new policy starts with a full allowance. So a raised limit applies at
+   * once, and a lowered one lets at most one burst of the new size through first, with no
+   * write on a refusal.
    */
   async run<T>(
     limitClass: RateLimitClass,
@@ -42,7 +53,9 @@ export class RateLimiter {
     if (!(policy.perMinute > 0 && policy.burst >= 1)) {
       throw new Error(`invalid ${limitClass} rate limit: ${JSON.stringify(policy)}`);
     }
-    const decision = decide(this.buckets.tat(limitClass), this.now(), policy);
+    const stored = this.buckets.get(limitClass);
+    const tat = stored && samePolicy(stored.policy, policy) ? stored.tat : null;
+    const decision = decide(tat, this.now(), policy);
     const rateLimit: RateLimitState = {
       limit: decision.limit,
       remaining: decision.remaining,
@@ -56,7 +69,7 @@ export class RateLimiter {
         retryAfterSeconds: decision.retryAfterSeconds,
       };
     }
-    this.buckets.save(limitClass, decision.tat);
+    this.buckets.save(limitClass, { tat: decision.tat, policy });
     return { limited: false, rateLimit, outcome: await work() };
   }
 }
@@ -76,24 +89,32 @@ export class SqliteBuckets implements Buckets {
     sql.exec(
       `CREATE TABLE IF NOT EXISTS rate_limit_buckets (
          name TEXT PRIMARY KEY,               -- the limit: search, write
-         tat REAL NOT NULL                    -- GCRA: when its allowance is full again (ms)
+         tat REAL NOT NULL,                   -- GCRA: when its allowance is full again (ms)
+         per_minute INTEGER NOT NULL,         -- the policy it was counted under
+         burst INTEGER NOT NULL
        )`,
     );
   }
 
-  tat(name: RateLimitClass): number | null {
+  get(name: RateLimitClass): Bucket | null {
     const row = this.sql
-      .exec<{ tat: number }>("SELECT tat FROM rate_limit_buckets WHERE name = ?", name)
+      .exec<{ tat: number; per_minute: number; burst: number }>(
+        "SELECT tat, per_minute, burst FROM rate_limit_buckets WHERE name = ?",
+        name,
+      )
       .toArray()[0];
-    return row?.tat ?? null;
+    return row ? { tat: row.tat, policy: { perMinute: row.per_minute, burst: row.burst } } : null;
   }
 
-  save(name: RateLimitClass, tat: number): void {
+  save(name: RateLimitClass, { tat, policy }: Bucket): void {
     this.sql.exec(
-      `INSERT INTO rate_limit_buckets (name, tat) VALUES (?, ?)
-       ON CONFLICT (name) DO UPDATE SET tat = excluded.tat`,
+      `INSERT INTO rate_limit_buckets (name, tat, per_minute, burst) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE
+         SET tat = excluded.tat, per_minute = excluded.per_minute, burst = excluded.burst`,
       name,
       tat,
+      policy.perMinute,
+      policy.burst,
     );
   }
 }

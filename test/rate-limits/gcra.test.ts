@@ -62,17 +62,6 @@ describe("GCRA", () => {
     expect(decide(tat, t0 + 1_000, SIXTY).allowed).toBe(true);
   });
 
-  it("treats an allowance left from a higher limit as empty once the limit is lowered", () => {
-    const t0 = 0;
-    // 20 taken at 60 a minute: full again 20 s from now.
-    const { tat } = burst(20, t0);
-    const lowered = { perMinute: 6, burst: 2 };
-    // At 6 a minute (one per 10 s), the wait is one interval, not the 20 s left over.
-    const refused = decide(tat, t0, lowered);
-    expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 10, resetSeconds: 20 });
-    expect(decide(tat, t0 + 10_000, lowered).allowed).toBe(true);
-  });
-
   it("handles rates that do not divide a minute evenly without losing a request to rounding", () => {
     const seven = { perMinute: 7, burst: 3 };
     const { decisions } = burst(4, 123_456_789, seven);

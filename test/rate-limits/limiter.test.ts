@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { RatePolicy } from "../../src/config";
-import { type Buckets, RateLimiter } from "../../src/rate-limits/limiter";
+import { type Bucket, type Buckets, RateLimiter } from "../../src/rate-limits/limiter";
 import type { RateLimitClass } from "../../src/rate-limits/policy";
 import { ratePolicies } from "../../src/rate-limits/policy";
 
 /** Buckets in memory that count their writes. */
 class MemoryBuckets implements Buckets {
-  readonly saved = new Map<RateLimitClass, number>();
+  readonly saved = new Map<RateLimitClass, Bucket>();
   writes = 0;
-  tat(name: RateLimitClass) {
+  get(name: RateLimitClass) {
     return this.saved.get(name) ?? null;
   }
-  save(name: RateLimitClass, tat: number) {
+  save(name: RateLimitClass, bucket: Bucket) {
     this.writes++;
-    this.saved.set(name, tat);
+    this.saved.set(name, bucket);
   }
 }
 
@@ -78,6 +78,29 @@ describe("RateLimiter", () => {
     const results = [1, 2, 3].map(() => limiter.run("search", TWO_AT_ONCE, () => slow));
     release();
     expect((await Promise.all(results)).map((r) => r.limited)).toEqual([false, false, true]);
+  });
+
+  it("starts a changed policy with a full allowance: a raise applies at once", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(new MemoryBuckets(), clock.now);
+    const slow: RatePolicy = { perMinute: 1, burst: 1 };
+    expect((await limiter.run("search", slow, async () => 1)).limited).toBe(false);
+    expect((await limiter.run("search", slow, async () => 1)).limited).toBe(true);
+    const raised = await limiter.run("search", { perMinute: 600, burst: 200 }, async () => 1);
+    expect(raised).toMatchObject({ limited: false, rateLimit: { limit: 200, remaining: 199 } });
+  });
+
+  it("lets at most one burst of a lowered policy through before it holds", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(new MemoryBuckets(), clock.now);
+    for (let i = 0; i < 20; i++) {
+      await limiter.run("search", { perMinute: 60, burst: 20 }, async () => i);
+    }
+    const lowered = { perMinute: 6, burst: 2 };
+    const after = [];
+    for (let i = 0; i < 3; i++)
+      after.push((await limiter.run("search", lowered, async () => i)).limited);
+    expect(after).toEqual([false, false, true]);
   });
 
   it("refuses a policy that is not a limit", async () => {
