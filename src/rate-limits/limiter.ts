@@ -79,10 +79,10 @@ export class RateLimiter {
  * cost nothing per request, but start full whenever the object starts again: after it is
  * evicted (idle for a while), restarted by a deploy, or reset by an error, each workspace would
  * get a fresh burst. In storage they are exact across all of that, for one row write per
- * request allowed (a refusal writes nothing, so a flood of refused requests costs only reads),
- * and every allowed request writes the object's storage anyway (the search it remembers, the
- * ledger row it changes), so the write adds no wait: it is flushed with those. Its own table,
- * created here, leaves the ledger's schema alone.
+ * request allowed (a refusal writes nothing, so a flood of refused requests costs only reads).
+ * Most allowed requests write the object's storage anyway (the numbers a search returned, the
+ * ledger row a purchase or release changes), and the bucket's row is flushed with those, so it
+ * adds no wait of its own. Its own table, created here, leaves the ledger's schema alone.
  */
 export class SqliteBuckets implements Buckets {
   constructor(private readonly sql: SqlStorage) {
