@@ -17,33 +17,12 @@ import {
   type UpdateRequest,
 } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import { type Carrier, CarrierFailure } from "../saga/ports";
-import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
+import type { Carrier } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
+import { type SearchOutcome, type SearchRequest, searchCarrier } from "./search";
 import { SqliteLedger } from "./sqlite-ledger";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-export type SearchRequest = {
-  workspaceId: string;
-  areaCode?: string;
-  limit: number;
-  /** How long the numbers found may be bought by this workspace. */
-  ttlMs: number;
-  requestId: string;
-};
-
-/** A search's result; a carrier failure as plain data, since errors lose their class over RPC. */
-export type SearchOutcome =
-  | { ok: true; numbers: AvailablePhoneNumber[] }
-  | {
-      ok: false;
-      failure: {
-        kind: CarrierFailure["kind"];
-        message: string;
-        details: CarrierFailure["details"];
-      };
-    };
 
 function sagaSettings(env: Env): SagaSettings {
   // A Twilio call may wait for its turn at the gate before its own timeout starts.
@@ -103,28 +82,15 @@ export class WorkspaceNumbers extends DurableObject<Env> {
    * numbers found: only these may be bought, until they expire.
    */
   search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchOutcome>> {
-    return this.#limits.run("search", limit, async (): Promise<SearchOutcome> => {
-      const carrier = twilioCarrier(this.env, {
-        request_id: request.requestId,
-        workspace_id: request.workspaceId,
-      });
-      // The route refuses searches on a deployment without Twilio, before this object.
-      if (!carrier) throw new Error("Twilio is not configured on this deployment");
-      try {
-        const numbers = await carrier.searchAvailable({
-          areaCode: request.areaCode,
-          limit: request.limit,
-        });
+    return this.#limits.run("search", limit, async () => {
+      const outcome = await searchCarrier(this.env, request);
+      if (outcome.ok) {
         this.#saga.rememberSearch(
-          numbers.map((n) => n.e164),
+          outcome.numbers.map((n) => n.e164),
           request.ttlMs,
         );
-        return { ok: true, numbers };
-      } catch (error) {
-        if (!(error instanceof CarrierFailure)) throw error;
-        const { kind, message, details } = error;
-        return { ok: false, failure: { kind, message, details } };
       }
+      return outcome;
     });
   }
 

@@ -15,7 +15,7 @@ import {
   type PhoneNumberRow,
   toPhoneNumber,
 } from "../db/phone-numbers";
-import type { SearchOutcome } from "../durable-objects/workspace-numbers";
+import type { SearchOutcome } from "../durable-objects/search";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
 import { admitted, callerRateLimits } from "../http/rate-limits";
