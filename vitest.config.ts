@@ -4,10 +4,12 @@ import { configDefaults, defineConfig } from "vitest/config";
 // The stand-ins run as auxiliary Workers, built by test/global-setup.ts (standins/build.mjs);
 // their bindings are those of their own wrangler.toml.
 
-// Two projects with the same bindings (the top-level wrangler.toml): "api" runs the Worker
+// Three projects with the same bindings (the top-level wrangler.toml): "api" runs the Worker
 // itself (src/index.ts); "bench" runs the benchmark's instrumented entry
-// (bench/instrumented/index.ts) with its I/O counters on, for test/bench only.
+// (bench/instrumented/index.ts) with its I/O counters on, for test/bench only; "gate" runs the
+// Worker with a Twilio gate of 2 (TWILIO_MAX_CONCURRENCY), for test/gate only.
 const BENCH_TESTS = "test/bench/**/*.test.ts";
+const GATE_TESTS = "test/gate/**/*.test.ts";
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
@@ -63,7 +65,21 @@ export default defineConfig(async () => {
         {
           extends: true as const,
           plugins: [pool()],
-          test: { name: "api", exclude: [...configDefaults.exclude, BENCH_TESTS] },
+          test: { name: "api", exclude: [...configDefaults.exclude, BENCH_TESTS, GATE_TESTS] },
+        },
+        {
+          extends: true as const,
+          plugins: [
+            pool({
+              bindings: {
+                TWILIO_MAX_CONCURRENCY: "2",
+                TWILIO_GATE_MAX_WAIT_MS: "1000",
+                // Long enough for the stand-in's latency setting these tests use.
+                TWILIO_TIMEOUT_MS: "5000",
+              },
+            }),
+          ],
+          test: { name: "gate", include: [GATE_TESTS] },
         },
         {
           extends: true as const,

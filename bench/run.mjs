@@ -19,7 +19,13 @@ import {
   topology,
 } from "./lib/latency-model.mjs";
 import { interleavedLoad } from "./lib/load.mjs";
-import { applyMigrations, areaCodes, seedActiveNumbers, seedWorkspaces } from "./lib/seed.mjs";
+import {
+  applyMigrations,
+  areaCodes,
+  DEFAULT_RATES,
+  seedActiveNumbers,
+  seedWorkspaces,
+} from "./lib/seed.mjs";
 import {
   standinControl,
   startApi,
@@ -115,6 +121,13 @@ const SCALE_MAX_PER_WORKSPACE = 95;
 const SEARCH_PAGE = 50;
 /** A purchase run stops starting requests after this, whatever --purchases says. */
 const PURCHASE_RUN_MAX_SECONDS = 10;
+/** Noisy neighbour: the victim's purchases (one at a time), half without a flood, half with. */
+const NOISY_VICTIM_PURCHASES = 80;
+/** Noisy neighbour: the flooder's searches in flight, and the most it sends in all. */
+const NOISY_FLOOD_IN_FLIGHT = 20;
+const NOISY_FLOOD_MAX_REQUESTS = 20_000;
+/** Twilio gate cost: searches (one at a time) through the gate and without one, each. */
+const GATE_SEARCHES = 400;
 const STANDIN_SID = "AC00000000000000000000000000000000";
 const STANDIN_BASIC = `Basic ${Buffer.from(`${STANDIN_SID}:standin-auth-token`).toString("base64")}`;
 const BASE = "/v1/agents/phone-numbers";
@@ -397,6 +410,138 @@ async function measureIo(built) {
   }
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One workspace floods search (`NOISY_FLOOD_IN_FLIGHT` in flight, back to back, on the
+ * deployment's default limits) while another buys numbers one at a time; the same purchases
+ * without the flood alternate with them. Both workspaces are fresh; the victim's rates are
+ * unlimited so that only the flood, not its own limit, could slow it.
+ */
+async function noisyNeighbour(client, db, takeNpa, apiPids) {
+  const [victim] = await seedWorkspaces(db, 1);
+  const [noisy] = await seedWorkspaces(db, 1, 1000, DEFAULT_RATES);
+  const numbers = [
+    ...(await searchAsWorkspace(client, victim, takeNpa())),
+    ...(await searchAsWorkspace(client, victim, takeNpa())),
+  ];
+  const purchases = numbers
+    .slice(0, NOISY_VICTIM_PURCHASES)
+    .map((e164, i) => purchaseRequest(victim, e164, `noisy-${i}`));
+  const floodPath = `${BASE}/available?area_code=${takeNpa()}&limit=20`;
+  const statusCounts = {};
+  let floodSent = 0;
+  let floodSeconds = 0;
+  const quiet = [];
+  const flooded = [];
+  const half = Math.ceil(NOISY_VICTIM_PURCHASES / (2 * SLICES));
+  for (let slice = 0; slice < SLICES; slice++) {
+    const from = 2 * slice * half;
+    quiet.push(
+      await withCpu(apiPids, () =>
+        runOnce(client, purchases.slice(from, from + half), 1, 201, PURCHASE_RUN_MAX_SECONDS),
+      ),
+    );
+    let stopped = false;
+    const floodStarted = performance.now();
+    const flood = Promise.all(
+      Array.from({ length: NOISY_FLOOD_IN_FLIGHT }, async () => {
+        while (!stopped && floodSent < NOISY_FLOOD_MAX_REQUESTS) {
+          floodSent++;
+          let key;
+          try {
+            key = String((await client.request({ path: floodPath, headers: noisy.auth })).status);
+          } catch {
+            key = "error";
+          }
+          statusCounts[key] = (statusCounts[key] ?? 0) + 1;
+        }
+      }),
+    );
+    // The victim starts once the flood is under way, and the flood stops when it is done.
+    await sleep(200);
+    try {
+      flooded.push(
+        await withCpu(apiPids, () =>
+          runOnce(
+            client,
+            purchases.slice(from + half, from + 2 * half),
+            1,
+            201,
+            PURCHASE_RUN_MAX_SECONDS,
+          ),
+        ),
+      );
+    } finally {
+      stopped = true;
+      await flood;
+      floodSeconds += (performance.now() - floodStarted) / 1000;
+    }
+  }
+  return {
+    quiet: checked("noisy neighbour, victim without the flood", combine(quiet)),
+    flooded: checked("noisy neighbour, victim during the flood", combine(flooded)),
+    flood: { requests: floodSent, seconds: floodSeconds, statusCounts },
+  };
+}
+
+/**
+ * What the Twilio gate costs a call: the same searches (one Twilio call each), one at a time,
+ * alternating between two fresh instances of the API in the same state, one as configured
+ * (every Twilio call through the TwilioGate object), the other with TWILIO_MAX_CONCURRENCY=0
+ * (no gate: straight to its stand-in). Fresh, because a stand-in that already holds thousands
+ * of numbers (as the main instance's does by now) searches more slowly.
+ */
+async function gateCost(built) {
+  const started = [];
+  try {
+    for (const vars of [{}, { TWILIO_MAX_CONCURRENCY: "0" }]) {
+      const api = await startApi(root, built.instrumentedScript, built.standinScripts, {
+        ioCounters: false,
+        vars,
+      });
+      started.push(api);
+      const db = await api.mf.getD1Database("DB");
+      await applyMigrations(db, root);
+      await (await standinControl(api.mf)).reset();
+      const [ws] = await seedWorkspaces(db, 1);
+      api.client = createClient(api.url, 4);
+      api.searches = Array.from({ length: GATE_SEARCHES / SLICES }, () => ({
+        path: `${BASE}/available?area_code=415&limit=20`,
+        headers: ws.auth,
+      }));
+      // Warm it (the Worker, the workspace object, the gate) before measuring.
+      checked(
+        "warming up",
+        combine([await runOnce(api.client, api.searches.slice(0, 10), 1, 200)]),
+      );
+    }
+    const parts = [[], []];
+    for (let slice = 0; slice < SLICES; slice++) {
+      for (const [i, api] of started.entries()) {
+        parts[i].push(await withCpu(api.pids, () => runOnce(api.client, api.searches, 1, 200)));
+      }
+    }
+    return {
+      gated: checked("search through the Twilio gate", combine(parts[0])),
+      direct: checked("search without the Twilio gate", combine(parts[1])),
+    };
+  } finally {
+    for (const api of started) {
+      api.client?.close();
+      await stop(api.mf);
+    }
+  }
+}
+
+/** TWILIO_MAX_CONCURRENCY of wrangler.toml's top level (the API as benchmarked). */
+function gateConcurrency() {
+  const match = /^TWILIO_MAX_CONCURRENCY = "(\d+)"/m.exec(
+    readFileSync(path.join(root, "wrangler.toml"), "utf8"),
+  );
+  return match ? Number(match[1]) : null;
+}
+
 async function main() {
   progress(`building into ${tmp}`);
   const built = await buildAll(root, tmp);
@@ -561,9 +706,20 @@ async function main() {
       await standin.clearRequests();
     }
   }
+  progress(
+    `noisy neighbour: ${NOISY_VICTIM_PURCHASES} purchases one at a time, half of them while another workspace floods search (${NOISY_FLOOD_IN_FLIGHT} in flight); Twilio +${SCALE_LATENCY_MS} ms`,
+  );
+  const noisy = await noisyNeighbour(client, db, takeNpa, api.pids);
+  await standin.clearRequests();
+
   client.close();
   standinClient.close();
   await Promise.all([hello, floor, api, alone].map((w) => stop(w.mf)));
+
+  progress(
+    `Twilio gate: ${GATE_SEARCHES} searches through it and as many without, on two fresh instances, alternating`,
+  );
+  const gate = await gateCost(built);
 
   return {
     bundle,
@@ -580,6 +736,8 @@ async function main() {
     standinPurchaseLoaded: standinPurchases[1],
     scaleOne: checked("scale, 1 workspace", combine(scaleParts[0])),
     scaleFifty: checked("scale, 50 workspaces", combine(scaleParts[1])),
+    noisy,
+    gate,
   };
 }
 
@@ -728,6 +886,46 @@ function buildResults(m) {
       ratio: round(scaleRatio),
       one_workspace: loadOf(m.scaleOne),
       fifty_workspaces: loadOf(m.scaleFifty),
+    },
+    noisy_neighbour: {
+      twilio_latency_ms: SCALE_LATENCY_MS,
+      victim_purchase_p50_ms: round(m.noisy.flooded.p50_ms),
+      victim_purchase_p99_ms: round(m.noisy.flooded.p99_ms),
+      victim_purchases: m.noisy.flooded.ok,
+      no_flood: {
+        victim_purchase_p50_ms: round(m.noisy.quiet.p50_ms),
+        victim_purchase_p99_ms: round(m.noisy.quiet.p99_ms),
+        victim_purchases: m.noisy.quiet.ok,
+      },
+      victim_p99_over_no_flood: round(m.noisy.flooded.p99_ms / m.noisy.quiet.p99_ms),
+      flood: {
+        in_flight: NOISY_FLOOD_IN_FLIGHT,
+        requests: m.noisy.flood.requests,
+        rps: round(m.noisy.flood.requests / m.noisy.flood.seconds, 1),
+        status_counts: m.noisy.flood.statusCounts,
+        server_errors: Object.entries(m.noisy.flood.statusCounts)
+          .filter(([status]) => status === "error" || Number(status) >= 500)
+          .reduce((sum, [, n]) => sum + n, 0),
+      },
+      // Locally one workerd thread runs every Worker and object: the flood competes for it.
+      workerd_cpu_utilization: {
+        no_flood: round(m.noisy.quiet.workerd_cpu_utilization),
+        flood: round(m.noisy.flooded.workerd_cpu_utilization),
+      },
+    },
+    twilio_gate: {
+      max_concurrency: gateConcurrency(),
+      searches: m.gate.gated.ok,
+      search_p50_ms: round(m.gate.gated.p50_ms),
+      search_p99_ms: round(m.gate.gated.p99_ms),
+      search_p50_ms_without_gate: round(m.gate.direct.p50_ms),
+      search_p99_ms_without_gate: round(m.gate.direct.p99_ms),
+      cost_p50_ms_per_call: round(m.gate.gated.p50_ms - m.gate.direct.p50_ms),
+      workerd_cpu_ms_per_search: round(m.gate.gated.workerd_cpu_ms_per_request),
+      workerd_cpu_ms_per_search_without_gate: round(m.gate.direct.workerd_cpu_ms_per_request),
+      cost_cpu_ms_per_call: round(
+        m.gate.gated.workerd_cpu_ms_per_request - m.gate.direct.workerd_cpu_ms_per_request,
+      ),
     },
     ratios: {
       list_rps_over_baseline: round(listRatio, 3),
@@ -886,6 +1084,31 @@ function table(r) {
       verdict("scale_ratio"),
     ],
   ];
+  const n = r.noisy_neighbour;
+  const g = r.twilio_gate;
+  const counts = Object.entries(n.flood.status_counts)
+    .map(([status, count]) => `${count} x ${status}`)
+    .join(", ");
+  rows.push(
+    [
+      `noisy neighbour: victim purchases, 1 at a time (Twilio +${n.twilio_latency_ms} ms)`,
+      `during the flood: p50 ${ms(n.victim_purchase_p50_ms)}, p99 ${ms(n.victim_purchase_p99_ms)} (${n.victim_purchases}), workerd busy ${(n.workerd_cpu_utilization.flood * 100).toFixed(0)}%; without: p50 ${ms(n.no_flood.victim_purchase_p50_ms)}, p99 ${ms(n.no_flood.victim_purchase_p99_ms)} (${n.no_flood.victim_purchases}), busy ${(n.workerd_cpu_utilization.no_flood * 100).toFixed(0)}%; p99 ${n.victim_p99_over_no_flood}x`,
+      "",
+      "",
+    ],
+    [
+      `noisy neighbour: the flood (${n.flood.in_flight} in flight, default limits)`,
+      `${n.flood.requests} searches, ${n.flood.rps.toFixed(0)}/s: ${counts}; server errors ${n.flood.server_errors}`,
+      "",
+      "",
+    ],
+    [
+      `Twilio gate (${g.max_concurrency} permits): search, 1 at a time`,
+      `through it p50 ${ms(g.search_p50_ms)}, CPU ${ms(g.workerd_cpu_ms_per_search)}/req; without p50 ${ms(g.search_p50_ms_without_gate)}, CPU ${ms(g.workerd_cpu_ms_per_search_without_gate)}/req: ${ms(g.cost_p50_ms_per_call)}, CPU ${ms(g.cost_cpu_ms_per_call)} per call`,
+      "",
+      "",
+    ],
+  );
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row) => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
   const m = r.machine;

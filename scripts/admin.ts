@@ -7,7 +7,9 @@ import { generateApiKey, hashApiKey } from "../src/auth/api-keys";
 import { newId } from "../src/ids";
 
 const USAGE = `usage:
-  admin workspaces create --name NAME [--purchased-limit N] [--remote]
+  admin workspaces create --name NAME [--purchased-limit N] [--search-rate N] [--write-rate N] [--remote]
+  admin workspaces update --workspace WS_ID [--search-rate N|default] [--write-rate N|default] [--remote]
+      (rates are a minute; "default" (or "null") goes back to the deployment's default)
   admin keys create --workspace WS_ID [--remote]
   admin keys revoke KEY_ID [--remote]
   admin agents create --workspace WS_ID --name NAME [--agent-name LIVEKIT_AGENT_NAME] [--remote]
@@ -27,6 +29,8 @@ const { values: options, positionals } = parseArgs({
     "purchased-limit": { type: "string" },
     "trunk-id": { type: "string" },
     "agent-name": { type: "string" },
+    "search-rate": { type: "string" },
+    "write-rate": { type: "string" },
     remote: { type: "boolean", default: false },
     fix: { type: "boolean", default: false },
     address: { type: "string" },
@@ -85,6 +89,25 @@ async function internal(path: string, body: unknown): Promise<unknown> {
   return answer;
 }
 
+/**
+ * A workspace's own rate (a minute) from `--search-rate` or `--write-rate`: a whole number above
+ * 0, or "default" / "null" for the deployment's default (NULL); undefined when not given.
+ */
+function rateOption(name: "search-rate" | "write-rate"): number | null | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (value === "default" || value === "null") return null;
+  const rate = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(rate) || rate < 1) {
+    throw new UsageError(`--${name} must be a whole number above 0, or "default"`);
+  }
+  return rate;
+}
+
+/** The columns a workspace is shown with. */
+const WORKSPACE_COLUMNS =
+  "id, name, purchased_number_limit, search_rate_per_minute, write_rate_per_minute, created_at";
+
 async function run(): Promise<unknown> {
   const [resource, action, argument] = positionals;
   const now = new Date().toISOString();
@@ -102,12 +125,40 @@ async function run(): Promise<unknown> {
         "--trunk-id is gone: the service creates each workspace's outbound trunk when it buys the workspace's first number",
       );
     }
+    const searchRate = rateOption("search-rate") ?? null;
+    const writeRate = rateOption("write-rate") ?? null;
     const id = newId("ws");
     d1(
-      `INSERT INTO workspaces (id, name, purchased_number_limit, created_at)
-       VALUES (${literal(id)}, ${literal(name)}, ${literal(limit)}, ${literal(now)})`,
+      `INSERT INTO workspaces (id, name, purchased_number_limit, search_rate_per_minute,
+         write_rate_per_minute, created_at)
+       VALUES (${literal(id)}, ${literal(name)}, ${literal(limit)}, ${literal(searchRate)},
+         ${literal(writeRate)}, ${literal(now)})`,
     );
-    return { id, name, purchased_number_limit: limit, created_at: now };
+    return {
+      id,
+      name,
+      purchased_number_limit: limit,
+      search_rate_per_minute: searchRate,
+      write_rate_per_minute: writeRate,
+      created_at: now,
+    };
+  }
+  if (resource === "workspaces" && action === "update") {
+    const workspaceId = required("workspace");
+    const changes: string[] = [];
+    const searchRate = rateOption("search-rate");
+    const writeRate = rateOption("write-rate");
+    if (searchRate !== undefined) changes.push(`search_rate_per_minute = ${literal(searchRate)}`);
+    if (writeRate !== undefined) changes.push(`write_rate_per_minute = ${literal(writeRate)}`);
+    if (changes.length === 0) {
+      throw new UsageError("workspaces update needs --search-rate or --write-rate");
+    }
+    const [row] = d1(
+      `UPDATE workspaces SET ${changes.join(", ")} WHERE id = ${literal(workspaceId)}
+       RETURNING ${WORKSPACE_COLUMNS}`,
+    ).flatMap((r) => r.results);
+    if (!row) throw new Error(`no workspace ${workspaceId}`);
+    return row;
   }
 
   if (resource === "keys" && action === "create") {

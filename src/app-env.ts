@@ -10,6 +10,9 @@ export type Caller = {
   workspaceId: string;
   /** null: the deployment default applies. */
   purchasedNumberLimit: number | null;
+  /** The workspace's own rate limits (a minute); null: the deployment's defaults apply. */
+  searchRatePerMinute: number | null;
+  writeRatePerMinute: number | null;
 };
 
 export type AppEnv = {

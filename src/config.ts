@@ -1,4 +1,5 @@
 // Deployment settings, read from vars and secrets (see wrangler.toml and README).
+import { gateFetcher, type TwilioFetcher } from "./twilio/gate-fetcher";
 
 export type TwilioCredentials = {
   accountSid: string;
@@ -14,8 +15,14 @@ export type TwilioConfig = {
   /** A Twilio region (e.g. `au1`) and edge location (e.g. `sydney`); null: api.twilio.com. */
   region: string | null;
   edge: string | null;
-  /** Present in local development and tests: the stand-in that plays Twilio. */
-  fetcher: Fetcher | null;
+  /**
+   * What Twilio calls are sent through: the TwilioGate object (which forwards them to Twilio or
+   * to the stand-in), or, without a gate, the stand-in in local development and tests; null:
+   * straight to Twilio with the global fetch.
+   */
+  fetcher: TwilioFetcher | null;
+  /** The longest a call may wait for its turn at the gate (0 without one), on top of timeoutMs. */
+  queueWaitMs: number;
 };
 
 // Secrets are absent from the generated Env type of production, so read them loosely.
@@ -43,14 +50,68 @@ export function twilioConfig(env: Env): TwilioConfig {
   } else if (accountSid && authToken) {
     credentials = { accountSid, username: accountSid, password: authToken };
   }
-  const upstream = loose.TWILIO_UPSTREAM;
+  const gate = twilioGateSettings(env);
   return {
     credentials,
     trunkSid: text(loose, "TWILIO_TRUNK_SID"),
-    timeoutMs: positiveInteger(loose, "TWILIO_TIMEOUT_MS", 8000),
+    timeoutMs: gate.timeoutMs,
     region: text(loose, "TWILIO_REGION"),
     edge: text(loose, "TWILIO_EDGE"),
-    fetcher: upstream && typeof upstream === "object" ? (upstream as Fetcher) : null,
+    fetcher: gate.enabled
+      ? gateFetcher(env.TWILIO_GATE.getByName(TWILIO_GATE_NAME))
+      : twilioUpstream(env),
+    queueWaitMs: gate.enabled ? gate.maxWaitMs : 0,
+  };
+}
+
+/** Present in local development and tests: the stand-in that plays Twilio. Null: Twilio itself. */
+export function twilioUpstream(env: Env): Fetcher | null {
+  const upstream = (env as LooseEnv).TWILIO_UPSTREAM;
+  return upstream && typeof upstream === "object" ? (upstream as Fetcher) : null;
+}
+
+/** The one TwilioGate object of the deployment. */
+export const TWILIO_GATE_NAME = "master";
+
+export type TwilioGateSettings = {
+  /** Whether Twilio calls go through the gate (TWILIO_MAX_CONCURRENCY above 0, and bound). */
+  enabled: boolean;
+  /** Twilio calls of all workspaces together in flight at once, at most. */
+  maxConcurrency: number;
+  /** How long a call waits for its turn before it is refused as throttled (never sent). */
+  maxWaitMs: number;
+  /** The timeout of the Twilio call itself, once its turn has come. */
+  timeoutMs: number;
+};
+
+export function twilioGateSettings(env: Env): TwilioGateSettings {
+  const loose = env as LooseEnv;
+  const raw = text(loose, "TWILIO_MAX_CONCURRENCY");
+  const maxConcurrency = raw === "0" ? 0 : positiveInteger(loose, "TWILIO_MAX_CONCURRENCY", 20);
+  const bound = typeof loose.TWILIO_GATE === "object" && loose.TWILIO_GATE !== null;
+  return {
+    enabled: bound && maxConcurrency > 0,
+    maxConcurrency,
+    maxWaitMs: positiveInteger(loose, "TWILIO_GATE_MAX_WAIT_MS", 2000),
+    timeoutMs: positiveInteger(loose, "TWILIO_TIMEOUT_MS", 8000),
+  };
+}
+
+/** A rate limit: `perMinute` sustained, `burst` of them at once from a full allowance. */
+export type RatePolicy = { perMinute: number; burst: number };
+
+/** The deployment's default rate limits of every workspace (see src/rate-limits). */
+export function defaultRateLimits(env: Env): { search: RatePolicy; write: RatePolicy } {
+  const loose = env as LooseEnv;
+  return {
+    search: {
+      perMinute: positiveInteger(loose, "SEARCH_RATE_PER_MINUTE", 60),
+      burst: positiveInteger(loose, "SEARCH_BURST", 20),
+    },
+    write: {
+      perMinute: positiveInteger(loose, "WRITE_RATE_PER_MINUTE", 30),
+      burst: positiveInteger(loose, "WRITE_BURST", 10),
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
 
 export { WorkspaceNumbers } from "./durable-objects/workspace-numbers";
+export { TwilioGate } from "./twilio/gate";
 
 const app = new Hono<AppEnv>();
 

@@ -48,6 +48,9 @@ export class WorkspaceNumbers extends RealWorkspaceNumbers {
   }
 }
 
+// The deployment's Twilio gate, as it is: its calls are counted by its callers (as `twilio`).
+export { TwilioGate } from "../../src/index";
+
 type InstrumentedStub = DurableObjectStub<WorkspaceNumbers>;
 
 export default {

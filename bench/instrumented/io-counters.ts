@@ -14,7 +14,10 @@ export type IoCount = {
   d1Session: number;
   /** Calls to Durable Object stubs (RPC methods and fetch). */
   do: number;
-  /** Calls through the TWILIO_UPSTREAM binding. */
+  /**
+   * Twilio calls: through the TwilioGate object (TWILIO_GATE), which sends each one on, or,
+   * without a gate, through the TWILIO_UPSTREAM binding.
+   */
   twilio: number;
   /** Calls through the LIVEKIT_UPSTREAM binding (0 when it is not bound). */
   livekit: number;
@@ -379,6 +382,24 @@ export type ObjectsReached<T extends Rpc.DurableObjectBranded | undefined = Work
 
 type WorkspaceClass = Env["WORKSPACE_NUMBERS"] extends DurableObjectNamespace<infer T> ? T : never;
 
+/** The namespace's stubs run `count` on each of their calls (traced as `name`). */
+function countingStubs<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  io: IoCount,
+  name: string,
+  count: () => void,
+): DurableObjectNamespace<T> {
+  return new Proxy(namespace, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop !== "get" && prop !== "getByName") return value.bind(target);
+      return (...args: unknown[]) =>
+        countingCalls(Reflect.apply(value, target, args) as DurableObjectStub<T>, io, name, count);
+    },
+  });
+}
+
 /** A workspace object as the Worker's side addresses it. */
 export type WorkspaceStub = DurableObjectStub<WorkspaceClass>;
 
@@ -391,6 +412,12 @@ export function countingEnv(env: Env, io: IoCount, reached?: ObjectsReached): Co
   const counted: CountedEnv = { ...loose, DB: countingD1(env.DB, io) };
   if (loose.TWILIO_UPSTREAM) {
     counted.TWILIO_UPSTREAM = countingCalls(loose.TWILIO_UPSTREAM, io, "twilio", () => {
+      io.twilio++;
+    });
+  }
+  if (loose.TWILIO_GATE) {
+    // A call to the gate is a Twilio call (the gate's own, onward, is not counted again).
+    counted.TWILIO_GATE = countingStubs(loose.TWILIO_GATE, io, "twilio", () => {
       io.twilio++;
     });
   }

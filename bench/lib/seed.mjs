@@ -1,6 +1,7 @@
 // D1 schema and data for the benchmark, written straight into the API's D1 from Node, as
-// test/helpers/workspaces.ts and the admin CLI do: a workspace, its API key (`sk_` + 43
-// base64url characters, stored as the SHA-256 hex of the key) and, for `list`, its numbers.
+// test/helpers/workspaces.ts and the admin CLI do: a workspace (with its own rate limits), its
+// API key (`sk_` + 43 base64url characters, stored as the SHA-256 hex of the key) and, for
+// `list`, its numbers.
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -62,8 +63,18 @@ async function insertRows(db, table, columns, rows, rowsPerStatement = 200) {
   if (statements.length > 0) await db.batch(statements);
 }
 
-/** `count` workspaces with one API key each; their purchased-number limit is `limit`. */
-export async function seedWorkspaces(db, count, limit = 1000) {
+/**
+ * Rate limits (a minute) high enough never to be reached: the benchmark measures throughput, not
+ * the limits (the noisy neighbour's flooder keeps the deployment's defaults: `DEFAULT_RATES`).
+ */
+export const UNLIMITED_RATES = { search: 1_000_000, write: 1_000_000 };
+export const DEFAULT_RATES = { search: null, write: null };
+
+/**
+ * `count` workspaces with one API key each; their purchased-number limit is `limit`, their own
+ * rate limits `rates` (null: the deployment's default).
+ */
+export async function seedWorkspaces(db, count, limit = 1000, rates = UNLIMITED_RATES) {
   const now = new Date().toISOString();
   const workspaces = [];
   const workspaceRows = [];
@@ -72,13 +83,21 @@ export async function seedWorkspaces(db, count, limit = 1000) {
     const id = newId("ws");
     const { key, hash } = newApiKey();
     workspaces.push({ id, key, auth: { authorization: `Bearer ${key}` } });
-    workspaceRows.push([id, `Bench ${i}`, limit, newId("trunk"), now]);
+    workspaceRows.push([id, `Bench ${i}`, limit, newId("trunk"), rates.search, rates.write, now]);
     keyRows.push([newId("key"), id, hash, now]);
   }
   await insertRows(
     db,
     "workspaces",
-    ["id", "name", "purchased_number_limit", "trunk_id", "created_at"],
+    [
+      "id",
+      "name",
+      "purchased_number_limit",
+      "trunk_id",
+      "search_rate_per_minute",
+      "write_rate_per_minute",
+      "created_at",
+    ],
     workspaceRows,
   );
   await insertRows(db, "api_keys", ["id", "workspace_id", "key_hash", "created_at"], keyRows);

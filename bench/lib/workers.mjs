@@ -116,11 +116,11 @@ function standinWorker(root, name, script) {
  * Object, the vars of wrangler.toml's top level and every stand-in its service bindings name
  * (TWILIO_UPSTREAM, and LIVEKIT_UPSTREAM once wrangler.toml binds it), from `standinScripts`
  * (built by standins/build.mjs, by Worker name); `ioCounters` adds IO_COUNTERS="1"
- * (X-IO-Counts).
+ * (X-IO-Counts); `vars` replace vars of wrangler.toml (e.g. TWILIO_MAX_CONCURRENCY).
  */
-export function startApi(root, script, standinScripts, { ioCounters }) {
+export function startApi(root, script, standinScripts, { ioCounters, vars = {} }) {
   const config = fromWranglerConfig(path.join(root, "wrangler.toml"));
-  const bindings = { ...config.bindings };
+  const bindings = { ...config.bindings, ...vars };
   if (ioCounters) bindings.IO_COUNTERS = "1";
   const services = new Set(
     Object.values(config.serviceBindings).map((target) =>

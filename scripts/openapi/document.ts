@@ -98,6 +98,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   413: "The body is larger than 16 KiB.",
   415: "The body is not application/json.",
   422: "Semantically refused: an agent not in the workspace (`not_found`) or a cap (`conflict`).",
+  429: "The workspace's rate limit for this kind of request is reached (`rate_limited`); nothing was done. Retry-After says when to retry.",
   500: "An unexpected error; the response reveals nothing.",
   503: "Twilio is unavailable or the outcome is not settled yet (Retry-After), or a lasting refusal an operator must resolve (no Retry-After).",
 };
@@ -109,14 +110,54 @@ const requestIdHeader = {
   },
 };
 
+/**
+ * IETF draft RateLimit headers, on every response of a rate-limited operation that reached the
+ * workspace's limiter (success, refusal or 429; not a 401 or a malformed request).
+ */
+const rateLimitHeaders = {
+  "RateLimit-Limit": {
+    description:
+      "Requests of this kind (searches; or purchases, changes and releases together) the workspace may make at once from a full allowance (its burst); the allowance refills at the workspace's rate a minute.",
+    schema: { type: "integer", minimum: 1 },
+  },
+  "RateLimit-Remaining": {
+    description: "Requests of this kind the workspace may still make now.",
+    schema: { type: "integer", minimum: 0 },
+  },
+  "RateLimit-Reset": {
+    description: "Seconds until the allowance is full again.",
+    schema: { type: "integer", minimum: 0 },
+  },
+};
+
+/** Statuses answered before the workspace's limiter is reached: never with RateLimit headers. */
+const BEFORE_THE_LIMITER = ["401", "413", "415", "500"];
+
+/**
+ * The responses of a rate-limited operation: RateLimit headers on every one that may come from
+ * the workspace's object (a 400 or 404 may, or may come before it), and the 429.
+ */
+function rateLimited(responses: Json): Json {
+  const result: Json = { ...responses, ...errors(429) };
+  for (const [status, response] of Object.entries(result)) {
+    if (BEFORE_THE_LIMITER.includes(status)) continue;
+    const withHeaders = response as { headers: Json };
+    result[status] = { ...withHeaders, headers: { ...withHeaders.headers, ...rateLimitHeaders } };
+  }
+  return result;
+}
+
 function errors(...statuses: number[]): Json {
   const responses: Json = {};
   for (const status of statuses) {
     const headers: Json = { ...requestIdHeader };
-    if (status === 503 || status === 409) {
+    if (status === 503 || status === 409 || status === 429) {
       headers["Retry-After"] = {
-        description: "Seconds to wait before retrying.",
-        schema: { type: "integer" },
+        description:
+          status === 429
+            ? "Whole seconds (at least 1) to wait before retrying."
+            : "Seconds to wait before retrying.",
+        schema: { type: "integer", ...(status === 429 ? { minimum: 1 } : {}) },
       };
     }
     responses[status] = {
@@ -219,10 +260,10 @@ export function buildOpenApiDocument(): Json {
             "Imports a number the customer brings. `twilio`: a number of the customer's Twilio account (checked with its credentials), put on an Elastic SIP trunk we keep on that account; a verified caller id of the account becomes `verified_caller_id` (outbound only). `byoc`: a number of the workspace's SIP trunk `trunk_id`. `livekit`: LiveKit buys the number (US only; billed to the platform). Wrong Twilio credentials are a 400 naming `twilio.auth_token`; the same number held by any workspace is a 409; a cap is a 402.",
           parameters: [idempotencyKey],
           requestBody: body("ImportPhoneNumberRequest"),
-          responses: {
+          responses: rateLimited({
             ...ok(201, "The imported phone number.", "PhoneNumber", true),
             ...errors(400, 401, 402, 409, 413, 415, 422, 500, 503),
-          },
+          }),
         },
         get: {
           operationId: "list",
@@ -239,12 +280,12 @@ export function buildOpenApiDocument(): Json {
           operationId: "search-available",
           summary: "Search Available Phone Numbers",
           description:
-            "Searches Twilio for voice-enabled US local numbers. The numbers returned may be bought by this workspace for the next 15 minutes.",
+            "Searches Twilio for voice-enabled US local numbers. The numbers returned may be bought by this workspace for the next 15 minutes. Counted against the workspace's search rate limit (429 over it; RateLimit headers say where it stands).",
           parameters: queryParameters(),
-          responses: {
+          responses: rateLimited({
             ...ok(200, "Available numbers (may be empty).", "SearchAvailablePhoneNumbersResponse"),
             ...errors(400, 401, 500, 503),
-          },
+          }),
         },
       },
       "/v1/agents/phone-numbers/purchase": {
@@ -252,13 +293,13 @@ export function buildOpenApiDocument(): Json {
           operationId: "purchase",
           summary: "Purchase Phone Number",
           description:
-            "Buys the number on the master Twilio account, wired for inbound and outbound calls. Caps: the workspace's purchased-number limit (default 3) and 100 numbers of any source.",
+            "Buys the number on the master Twilio account, wired for inbound and outbound calls. Caps: the workspace's purchased-number limit (default 3) and 100 numbers of any source. Counted against the workspace's write rate limit (purchases, changes and releases together; 429 over it).",
           parameters: [idempotencyKey],
           requestBody: body("PurchasePhoneNumberRequest"),
-          responses: {
+          responses: rateLimited({
             ...ok(201, "The purchased phone number.", "PhoneNumber", true),
             ...errors(400, 401, 409, 413, 415, 422, 500, 503),
-          },
+          }),
         },
       },
       "/v1/agents/phone-numbers/{id}": {
@@ -272,24 +313,24 @@ export function buildOpenApiDocument(): Json {
           operationId: "update",
           summary: "Update Phone Number",
           description:
-            "Only label and agent_id change; e164 and source are immutable (400). The change is recorded at once; the label reaches Twilio as the number's FriendlyName shortly after.",
+            "Only label and agent_id change; e164 and source are immutable (400). The change is recorded at once; the label reaches Twilio as the number's FriendlyName shortly after. Counted against the workspace's write rate limit (429 over it).",
           parameters: [idempotencyKey],
           requestBody: body("UpdatePhoneNumberRequest"),
-          responses: {
+          responses: rateLimited({
             ...ok(200, "The updated phone number.", "PhoneNumber", true),
             ...errors(400, 401, 404, 409, 413, 415, 422, 500, 503),
-          },
+          }),
         },
         delete: {
           operationId: "delete",
           summary: "Delete Phone Number",
           description:
-            "Releases the number (at Twilio, for purchased numbers). Twilio's 404 is confirmed by a lookup by number before the release is recorded; a release Twilio refuses for good leaves the number listed until an operator resolves it (503 without Retry-After).",
+            "Releases the number (at Twilio, for purchased numbers). Twilio's 404 is confirmed by a lookup by number before the release is recorded; a release Twilio refuses for good leaves the number listed until an operator resolves it (503 without Retry-After). Counted against the workspace's write rate limit (429 over it).",
           parameters: [idempotencyKey],
-          responses: {
+          responses: rateLimited({
             ...ok(204, "Released.", undefined, true),
             ...errors(400, 401, 404, 409, 500, 503),
-          },
+          }),
         },
       },
     },

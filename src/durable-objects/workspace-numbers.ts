@@ -1,10 +1,17 @@
 import { DurableObject } from "cloudflare:workers";
-import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig } from "../config";
+import {
+  purchaseDeadlineMs,
+  purchaseSettleMs,
+  type RatePolicy,
+  TOTAL_NUMBER_LIMIT,
+  twilioConfig,
+} from "../config";
 import { keyringFromEnv, openSecret, sealSecret } from "../crypto/credentials";
 import { importRecords, phoneNumberRecords } from "../db/phone-numbers";
 import { livekitConfig } from "../livekit/config";
 import { livekitTelephony } from "../livekit/telephony";
 import { log } from "../log";
+import { type Limited, RateLimiter, SqliteBuckets } from "../rate-limits/limiter";
 import type { ImportRequest } from "../saga/imports";
 import type { Idempotency } from "../saga/ledger";
 import {
@@ -18,16 +25,18 @@ import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/out
 import type { Carrier, ImportPorts, Telephony } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
 import { twilioCustomerAccount } from "../twilio/customer-account";
+import { type SearchOutcome, type SearchRequest, searchCarrier } from "./search";
 import { SqliteLedger } from "./sqlite-ledger";
 
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 function sagaSettings(env: Env): SagaSettings {
-  const { timeoutMs } = twilioConfig(env);
+  // A Twilio call may wait for its turn at the gate before its own timeout starts.
+  const { timeoutMs, queueWaitMs } = twilioConfig(env);
   return {
     totalNumberLimit: TOTAL_NUMBER_LIMIT,
     settleMs: purchaseSettleMs(env),
-    graceMs: 3 * timeoutMs + 5_000,
+    graceMs: 3 * (timeoutMs + queueWaitMs) + 5_000,
     deadlineMs: purchaseDeadlineMs(env),
     idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
     outboundAddress: livekitConfig(env).termination?.domain ?? "",
@@ -68,10 +77,13 @@ export type WithBookmark<T> = T & { bookmark: string | null };
  * One per workspace, reached by the workspace id: serializes the workspace's purchases,
  * imports, changes and releases. A thin shell: its RPC methods and its alarm hand the work to
  * the saga, which runs over this object's SQLite storage (the ledger), D1, the carrier and
- * LiveKit.
+ * LiveKit. Searches, purchases, imports, changes and releases are first counted against the
+ * workspace's rate limits (src/rate-limits, the limits given by the caller); one over its limit
+ * is refused before anything is written or called.
  */
 export class WorkspaceNumbers extends DurableObject<Env> {
   readonly #saga: NumberSaga;
+  readonly #limits: RateLimiter;
   /**
    * The object's writes go to the D1 primary; its bookmark, returned with each answer, lets the
    * Worker's later reads (from replicas) see them (src/db/read-your-writes.ts).
@@ -81,6 +93,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#d1 = env.DB.withSession("first-primary");
+    this.#limits = new RateLimiter(new SqliteBuckets(ctx.storage.sql));
     const ledger = new SqliteLedger(ctx.storage);
     ledger.migrate();
     this.#saga = new NumberSaga(
@@ -119,24 +132,56 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     this.#saga.rememberSearch(e164s, ttlMs);
   }
 
-  async purchase(request: PurchaseRequest): Promise<WithBookmark<PurchaseOutcome>> {
-    return this.#withBookmark(await this.#saga.purchase(request));
+  /**
+   * Searches the carrier's inventory, within the workspace's search limit, and remembers the
+   * numbers found: only these may be bought, until they expire.
+   */
+  search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchOutcome>> {
+    return this.#limits.run("search", limit, async () => {
+      const outcome = await searchCarrier(this.env, request);
+      if (outcome.ok) {
+        this.#saga.rememberSearch(
+          outcome.numbers.map((n) => n.e164),
+          request.ttlMs,
+        );
+      }
+      return outcome;
+    });
+  }
+
+  purchase(
+    request: PurchaseRequest,
+    limit: RatePolicy,
+  ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
+    return this.#limits.run("write", limit, async () =>
+      this.#withBookmark(await this.#saga.purchase(request)),
+    );
   }
 
   /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
-  async importNumber(
+  importNumber(
     request: ImportRequest,
     idempotency: Idempotency | null,
-  ): Promise<WithBookmark<PurchaseOutcome>> {
-    return this.#withBookmark(await this.#saga.importNumber(request, idempotency));
+    limit: RatePolicy,
+  ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
+    return this.#limits.run("write", limit, async () =>
+      this.#withBookmark(await this.#saga.importNumber(request, idempotency)),
+    );
   }
 
-  async update(request: UpdateRequest): Promise<WithBookmark<UpdateOutcome>> {
-    return this.#withBookmark(await this.#saga.update(request));
+  update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<WithBookmark<UpdateOutcome>>> {
+    return this.#limits.run("write", limit, async () =>
+      this.#withBookmark(await this.#saga.update(request)),
+    );
   }
 
-  async release(request: ReleaseRequest): Promise<WithBookmark<ReleaseOutcome>> {
-    return this.#withBookmark(await this.#saga.release(request));
+  release(
+    request: ReleaseRequest,
+    limit: RatePolicy,
+  ): Promise<Limited<WithBookmark<ReleaseOutcome>>> {
+    return this.#limits.run("write", limit, async () =>
+      this.#withBookmark(await this.#saga.release(request)),
+    );
   }
 
   /** Reconciliation: the carrier no longer holds this number. */

@@ -17,15 +17,18 @@ import {
   toPhoneNumber,
 } from "../db/phone-numbers";
 import { rememberWrite } from "../db/read-your-writes";
+import type { SearchOutcome } from "../durable-objects/search";
 import { type WithBookmark, workspaceObject } from "../durable-objects/workspace-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
-import { refusalToApiError } from "../http/refusals";
+import { admitted, callerRateLimits } from "../http/rate-limits";
+import { refusalToApiError, UpstreamFailure } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { livekitConfig } from "../livekit/config";
 import { livekitReady } from "../livekit/telephony";
 import { log } from "../log";
+import type { Limited } from "../rate-limits/limiter";
 import type { ImportSource } from "../saga/imports";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
 import {
@@ -109,18 +112,27 @@ export const phoneNumbers = new Hono<AppEnv>()
     validate("query", SearchAvailablePhoneNumbersQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      const carrier = carrierOrUnavailable(c);
-      const numbers = await carrier.searchAvailable({
-        areaCode: query.area_code,
-        limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
-      });
-      await inWorkspace(c, () =>
-        workspaceNumbers(c).rememberSearch(
-          numbers.map((n) => n.e164),
-          recentSearchTtlMs(c.env),
+      carrierOrUnavailable(c);
+      // The workspace's search limit, then Twilio, then the numbers remembered as buyable: all
+      // in its object, so that a search over the limit never reaches Twilio.
+      const result = await inWorkspace<Limited<SearchOutcome>>(c, () =>
+        workspaceNumbers(c).search(
+          {
+            workspaceId: c.get("caller").workspaceId,
+            areaCode: query.area_code,
+            limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
+            ttlMs: recentSearchTtlMs(c.env),
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).search,
         ),
       );
-      return c.json({ numbers }, 200);
+      const outcome = admitted(c, result);
+      if (!outcome.ok) {
+        const { kind, message, details } = outcome.failure;
+        throw new UpstreamFailure(kind, message, details);
+      }
+      return c.json({ numbers: outcome.numbers }, 200);
     },
   )
 
@@ -142,20 +154,24 @@ export const phoneNumbers = new Hono<AppEnv>()
         label,
         agent_id: agentId,
       });
-      // The workspace's own rules, in order: a repeated key, the recent search, the agent,
-      // the caps; then the saga's steps (see NumberSaga.purchase).
-      const outcome = await inWorkspace<WithBookmark<PurchaseOutcome>>(c, () =>
-        workspaceNumbers(c).purchase({
-          workspaceId: caller.workspaceId,
-          e164: body.e164,
-          label,
-          agentId,
-          agentName: agentId === null ? null : c.get("agentName"),
-          purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
-          idempotency,
-          requestId: c.get("requestId"),
-        }),
+      // The workspace's own rules, in order: its write limit, a repeated key, the recent
+      // search, the agent, the caps; then the saga's steps (see NumberSaga.purchase).
+      const result = await inWorkspace<Limited<WithBookmark<PurchaseOutcome>>>(c, () =>
+        workspaceNumbers(c).purchase(
+          {
+            workspaceId: caller.workspaceId,
+            e164: body.e164,
+            label,
+            agentId,
+            agentName: agentId === null ? null : c.get("agentName"),
+            purchasedNumberLimit: caller.purchasedNumberLimit ?? defaultPurchasedNumberLimit(c.env),
+            idempotency,
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).write,
+        ),
       );
+      const outcome = admitted(c, result);
       await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -191,7 +207,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: a repeated key, the agent, the number held, the
       // caps; then the saga's steps (see NumberSaga.importNumber).
-      const outcome = await inWorkspace<WithBookmark<PurchaseOutcome>>(c, () =>
+      const result = await inWorkspace<Limited<WithBookmark<PurchaseOutcome>>>(c, () =>
         workspaceNumbers(c).importNumber(
           {
             workspaceId: caller.workspaceId,
@@ -208,8 +224,10 @@ export const phoneNumbers = new Hono<AppEnv>()
             requestId: c.get("requestId"),
           },
           idempotency,
+          callerRateLimits(c).write,
         ),
       );
+      const outcome = admitted(c, result);
       await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -252,19 +270,23 @@ export const phoneNumbers = new Hono<AppEnv>()
         label: label === undefined ? "(unchanged)" : label,
         agent_id: agentId === undefined ? "(unchanged)" : agentId,
       });
-      // The workspace's own rules, in order: a repeated key, the number, the agent; then D1,
-      // then the carrier (see NumberSaga.update).
-      const outcome = await inWorkspace<WithBookmark<UpdateOutcome>>(c, () =>
-        workspaceNumbers(c).update({
-          workspaceId: c.get("caller").workspaceId,
-          id,
-          label,
-          agentId,
-          agentName: typeof agentId === "string" ? c.get("agentName") : null,
-          idempotency,
-          requestId: c.get("requestId"),
-        }),
+      // The workspace's own rules, in order: its write limit, a repeated key, the number, the
+      // agent; then D1, then the carrier and LiveKit (see NumberSaga.update).
+      const result = await inWorkspace<Limited<WithBookmark<UpdateOutcome>>>(c, () =>
+        workspaceNumbers(c).update(
+          {
+            workspaceId: c.get("caller").workspaceId,
+            id,
+            label,
+            agentId,
+            agentName: typeof agentId === "string" ? c.get("agentName") : null,
+            idempotency,
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).write,
+        ),
       );
+      const outcome = admitted(c, result);
       await rememberWrite(c, outcome.bookmark);
       if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
       if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -277,14 +299,18 @@ export const phoneNumbers = new Hono<AppEnv>()
     await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const outcome = await inWorkspace<WithBookmark<ReleaseOutcome>>(c, () =>
-      workspaceNumbers(c).release({
-        workspaceId: c.get("caller").workspaceId,
-        id,
-        idempotency,
-        requestId: c.get("requestId"),
-      }),
+    const result = await inWorkspace<Limited<WithBookmark<ReleaseOutcome>>>(c, () =>
+      workspaceNumbers(c).release(
+        {
+          workspaceId: c.get("caller").workspaceId,
+          id,
+          idempotency,
+          requestId: c.get("requestId"),
+        },
+        callerRateLimits(c).write,
+      ),
     );
+    const outcome = admitted(c, result);
     await rememberWrite(c, outcome.bookmark);
     if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
     if (outcome.replayed) c.header("Idempotent-Replayed", "true");

@@ -529,7 +529,10 @@ export class TwilioClient {
       return new TwilioError(kind, call.operation, status, code, message, retryAfterSeconds);
     };
 
-    const signal = AbortSignal.timeout(this.#config.timeoutMs);
+    // Through the gate, the call may first wait for its turn; the gate applies timeoutMs to the
+    // Twilio call itself, so this is only the outer bound (with a second for the hops).
+    const { timeoutMs, queueWaitMs } = this.#config;
+    const signal = AbortSignal.timeout(timeoutMs + (queueWaitMs > 0 ? queueWaitMs + 1000 : 0));
     let response: Response;
     let text: string;
     try {

@@ -39,6 +39,34 @@ const FAULT_KINDS: readonly FaultKind[] = [
 const ACCOUNT_TYPES: readonly AccountType[] = ["Full", "Trial"];
 const ACCOUNT_STATUSES: readonly AccountStatus[] = ["active", "suspended", "closed"];
 
+/**
+ * Twilio requests being handled right now, and the most at once among those that arrived since
+ * the last reset (a request still held from before a reset, by a 30 s fault say, is not counted
+ * in the new window): what a caller's concurrency limit is measured by. In the Worker's memory
+ * (one isolate locally), from the request's arrival to its reply, waits and latency included.
+ */
+const concurrency = { inFlight: 0, window: 0, windowInFlight: 0, peak: 0 };
+
+function resetConcurrency(): void {
+  concurrency.window++;
+  concurrency.windowInFlight = 0;
+  concurrency.peak = 0;
+}
+
+/** Counts the request in flight while `handle` runs. */
+async function counted(handle: () => Promise<Response>): Promise<Response> {
+  const window = concurrency.window;
+  concurrency.inFlight++;
+  concurrency.windowInFlight++;
+  concurrency.peak = Math.max(concurrency.peak, concurrency.windowInFlight);
+  try {
+    return await handle();
+  } finally {
+    concurrency.inFlight--;
+    if (window === concurrency.window) concurrency.windowInFlight--;
+  }
+}
+
 function account(env: StandinEnv) {
   return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));
 }
@@ -270,6 +298,12 @@ async function handleControl(request: Request, url: URL, env: StandinEnv): Promi
   switch (route) {
     case "POST /__standin/reset":
       await stub.reset();
+      resetConcurrency();
+      return json({ ok: true });
+    case "GET /__standin/concurrency":
+      return json({ in_flight: concurrency.inFlight, peak: concurrency.peak });
+    case "DELETE /__standin/concurrency":
+      resetConcurrency();
       return json({ ok: true });
     case "POST /__standin/latency": {
       const ms = optionalInteger(await readJsonObject(request), "ms", 0, 600_000) ?? 0;
@@ -363,6 +397,6 @@ export default {
         throw error;
       }
     }
-    return handleTwilio(request, url, env);
+    return counted(() => handleTwilio(request, url, env));
   },
 } satisfies ExportedHandler<StandinEnv>;

@@ -214,3 +214,11 @@ export interface StandinTrunk {
   phone_numbers: { sid: string; phone_number: string }[];
   credential_lists: { sid: string; friendly_name: string }[];
 }
+
+/** GET /__standin/concurrency. */
+export interface StandinConcurrency {
+  /** Twilio requests being handled now (held ones from before a reset included). */
+  in_flight: number;
+  /** The most Twilio requests at once among those that arrived since the last reset. */
+  peak: number;
+}

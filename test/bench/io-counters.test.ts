@@ -89,11 +89,11 @@ describe("the benchmark's I/O counters", () => {
     const search = await counted(ws, `${BASE}/available?area_code=671&limit=2`);
     expect(search.status).toBe(200);
     expect(ioOf(search)).toEqual(
-      only({ d1: 1, d1_session: 1, d1_unconstrained: 1, do: 1, twilio: 1 }),
+      only({ d1: 1, d1_session: 1, d1_unconstrained: 1, do: 1, twilio: 1, obj_twilio: 1 }),
     );
-    // The key (nearest replica), Twilio from the Worker, then the object (created near the D1
-    // primary) remembers the search.
-    expect(traceOf(search)).toBe("d1:replica twilio do@enam");
+    // The key (nearest replica), then the object (created near the D1 primary) counts the
+    // search against its limit, asks Twilio (through the gate) and remembers the numbers.
+    expect(traceOf(search)).toBe("d1:replica do@enam obj:twilio");
     const found = (await search.json<{ numbers: { e164: string }[] }>()).numbers;
 
     // The workspace's first purchase also creates its shared outbound trunk (its D1 record,

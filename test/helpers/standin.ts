@@ -8,6 +8,7 @@ import type {
   PlantNumberSpec,
   StandinAccount,
   StandinCallerId,
+  StandinConcurrency,
   StandinSettings,
   StandinTrunk,
   TwilioRequestLogEntry,
@@ -77,4 +78,8 @@ export const twilioStandin = {
   /** Every Twilio reply waits `ms` after the work is done. */
   setLatency: (ms: number) => control("POST", "latency", { ms }),
   settings: () => control<StandinSettings>("GET", "settings"),
+  /** Twilio requests in flight at the stand-in now, and the most at once since the last reset. */
+  concurrency: () => control<StandinConcurrency>("GET", "concurrency"),
+  /** Starts counting the most at once afresh (from those in flight now). */
+  resetConcurrency: () => control("DELETE", "concurrency"),
 };

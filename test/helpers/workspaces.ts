@@ -6,9 +6,16 @@ import { problemsWithResponse } from "./our-openapi";
 
 export type TestWorkspace = { id: string; key: string; keyId: string };
 
-/** A fresh workspace with one API key, written straight to D1 as the admin CLI would. */
+/**
+ * A fresh workspace with one API key, written straight to D1 as the admin CLI would. Its rate
+ * limits are the deployment's defaults unless given (a minute, as `admin workspaces update`).
+ */
 export async function createWorkspace(
-  options: { purchasedNumberLimit?: number | null } = {},
+  options: {
+    purchasedNumberLimit?: number | null;
+    searchRatePerMinute?: number | null;
+    writeRatePerMinute?: number | null;
+  } = {},
 ): Promise<TestWorkspace> {
   const id = newId("ws");
   const keyId = newId("key");
@@ -16,8 +23,16 @@ export async function createWorkspace(
   const now = new Date().toISOString();
   await env.DB.batch([
     env.DB.prepare(
-      "INSERT INTO workspaces (id, name, purchased_number_limit, created_at) VALUES (?, ?, ?, ?)",
-    ).bind(id, `Workspace ${id}`, options.purchasedNumberLimit ?? null, now),
+      `INSERT INTO workspaces (id, name, purchased_number_limit, search_rate_per_minute,
+         write_rate_per_minute, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).bind(
+      id,
+      `Workspace ${id}`,
+      options.purchasedNumberLimit ?? null,
+      options.searchRatePerMinute ?? null,
+      options.writeRatePerMinute ?? null,
+      now,
+    ),
     env.DB.prepare(
       "INSERT INTO api_keys (id, workspace_id, key_hash, created_at) VALUES (?, ?, ?, ?)",
     ).bind(keyId, id, await hashApiKey(key), now),

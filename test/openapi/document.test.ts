@@ -18,12 +18,13 @@ const OURS_ONLY = ["GET /openapi.json"];
 /** Status codes we add to the published ones, each described in the README. */
 const EXTRA_STATUSES: Record<string, number[]> = {
   "GET /v1/agents/phone-numbers": [500],
-  "POST /v1/agents/phone-numbers": [409, 413, 415, 422, 500, 503],
-  "GET /v1/agents/phone-numbers/available": [500],
-  "POST /v1/agents/phone-numbers/purchase": [409, 413, 415, 500],
+  // 429: the published spec lists no rate limit; ours refuses over the workspace's own.
+  "POST /v1/agents/phone-numbers": [409, 413, 415, 422, 429, 500, 503],
+  "GET /v1/agents/phone-numbers/available": [429, 500],
+  "POST /v1/agents/phone-numbers/purchase": [409, 413, 415, 429, 500],
   "GET /v1/agents/phone-numbers/{id}": [500],
-  "PATCH /v1/agents/phone-numbers/{id}": [409, 413, 415, 422, 500, 503],
-  "DELETE /v1/agents/phone-numbers/{id}": [400, 409, 500, 503],
+  "PATCH /v1/agents/phone-numbers/{id}": [409, 413, 415, 422, 429, 500, 503],
+  "DELETE /v1/agents/phone-numbers/{id}": [400, 409, 429, 500, 503],
 };
 
 function operations(document: Document): Map<string, Json> {

@@ -46,7 +46,8 @@ describe("Idempotency-Key", () => {
   });
 
   it("buys exactly one number for 50 concurrent requests with one key", async () => {
-    const ws = await createWorkspace({ purchasedNumberLimit: 10 });
+    // The key is under test, not the write limit: a rate that lets all 50 through at once.
+    const ws = await createWorkspace({ purchasedNumberLimit: 10, writeRatePerMinute: 6000 });
     const [found] = await search(ws, "area_code=406");
     // Twilio takes 400 ms (under our 500 ms timeout), so most requests arrive while it runs.
     await twilioStandin.addFault({ operation: "purchase", kind: "delay", delay_ms: 400, times: 1 });

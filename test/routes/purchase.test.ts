@@ -197,7 +197,8 @@ describe("POST /v1/agents/phone-numbers/purchase", () => {
   });
 
   it("buys exactly the limit under 50 concurrent purchases in one workspace", async () => {
-    const ws = await createWorkspace({ purchasedNumberLimit: 3 });
+    // The caps are under test, not the write limit: a rate that lets all 50 through at once.
+    const ws = await createWorkspace({ purchasedNumberLimit: 3, writeRatePerMinute: 6000 });
     const found = await search(ws, "area_code=206&limit=50");
     expect(found).toHaveLength(50);
     const responses = await Promise.all(found.map((n) => purchase(ws, { e164: n.e164 })));

@@ -924,6 +924,29 @@ describe("latency setting", () => {
   });
 });
 
+describe("concurrency count", () => {
+  it("counts Twilio requests in flight and the most at once, until reset", async () => {
+    // Replies still held by earlier tests' faults are in flight, but not in the new window.
+    const held = (await control<{ in_flight: number }>("GET", "concurrency")).in_flight;
+    await control("POST", "latency", { ms: 200 });
+    await control("DELETE", "concurrency");
+    const searches = [0, 1, 2].map(() => search({ AreaCode: "907" }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const during = await control<{ in_flight: number; peak: number }>("GET", "concurrency");
+    expect(during.peak).toBe(3);
+    expect(during.in_flight).toBeGreaterThanOrEqual(3);
+    expect(during.in_flight).toBeLessThanOrEqual(3 + held);
+    await Promise.all(searches);
+    expect((await control("GET", "concurrency")).peak).toBe(3);
+    await control("DELETE", "concurrency");
+    expect((await control("GET", "concurrency")).peak).toBe(0);
+    await search({ AreaCode: "907" });
+    expect((await control("GET", "concurrency")).peak).toBe(1);
+    await control("POST", "reset");
+    expect((await control("GET", "concurrency")).peak).toBe(0);
+  });
+});
+
 describe("what production Twilio does", () => {
   it("status_then_complete: a 5xx now, and the purchase shows up only later", async () => {
     await addFault({
