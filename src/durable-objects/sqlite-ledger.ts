@@ -7,7 +7,7 @@ import {
   type NewLedgerRow,
   type PlatformTrunk,
   RESTING_STATES,
-  type StoredStatus,
+  type StoredAnswer,
 } from "../saga/ledger";
 import type { AccountTrunk, ImportLedger, Ledger } from "../saga/ports";
 
@@ -83,6 +83,15 @@ const MIGRATIONS: readonly string[] = [
      livekit_trunk_id TEXT,                 -- LiveKit's outbound trunk (ST_...)
      attempts INTEGER NOT NULL DEFAULT 0    -- setups begun (after one, look before creating)
    );`,
+  // 6: a finished key keeps the kind of its answer (purchased, updated, released), not an HTTP
+  // status: the saga knows outcomes; the HTTP layer maps them to statuses. (`status` is unused.)
+  `ALTER TABLE idempotency_keys ADD COLUMN answer TEXT;
+   UPDATE idempotency_keys
+      SET answer = CASE status WHEN 201 THEN 'purchased' WHEN 200 THEN 'updated'
+                               WHEN 204 THEN 'released' END
+    WHERE status IS NOT NULL;
+   CREATE INDEX IF NOT EXISTS idempotency_keys_unanswered ON idempotency_keys (number_id)
+     WHERE answer IS NULL;`,
 ];
 
 /** SQL list of the states the alarm does not drive. */
@@ -231,7 +240,7 @@ export class SqliteLedger implements Ledger, ImportLedger {
       `INSERT INTO idempotency_keys (key, request_hash, number_id, operation, created_at)
        VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET request_hash = excluded.request_hash,
-         number_id = excluded.number_id, operation = excluded.operation, status = NULL,
+         number_id = excluded.number_id, operation = excluded.operation, answer = NULL,
          body = NULL, created_at = excluded.created_at`,
       key,
       requestHash,
@@ -244,13 +253,13 @@ export class SqliteLedger implements Ledger, ImportLedger {
   finishKeys(
     numberId: string,
     operation: KeyedOperation,
-    status: StoredStatus,
+    answer: StoredAnswer,
     body: unknown,
   ): void {
     this.#sql.exec(
-      `UPDATE idempotency_keys SET status = ?, body = ?
-        WHERE number_id = ? AND operation = ? AND status IS NULL`,
-      status,
+      `UPDATE idempotency_keys SET answer = ?, body = ?
+        WHERE number_id = ? AND operation = ? AND answer IS NULL`,
+      answer,
       body === null ? null : JSON.stringify(body),
       numberId,
       operation,
@@ -258,7 +267,7 @@ export class SqliteLedger implements Ledger, ImportLedger {
   }
 
   deleteUnfinishedKeys(numberId: string): void {
-    this.#sql.exec("DELETE FROM idempotency_keys WHERE number_id = ? AND status IS NULL", numberId);
+    this.#sql.exec("DELETE FROM idempotency_keys WHERE number_id = ? AND answer IS NULL", numberId);
   }
 
   deleteKey(key: string): void {
@@ -267,7 +276,7 @@ export class SqliteLedger implements Ledger, ImportLedger {
 
   deleteKeysBefore(time: number): void {
     this.#sql.exec(
-      "DELETE FROM idempotency_keys WHERE created_at <= ? AND status IS NOT NULL",
+      "DELETE FROM idempotency_keys WHERE created_at <= ? AND answer IS NOT NULL",
       time,
     );
   }

@@ -242,7 +242,7 @@ export class NumberImports {
         record: JSON.stringify(active),
         twilio_sid: activation.twilioSid,
       });
-      ledger.finishKeys(row.id, "purchase", 201, number);
+      ledger.finishKeys(row.id, "purchase", "purchased", number);
     });
     this.ports.log.info("number_imported", { ...fields, source: activation.source });
     return number;

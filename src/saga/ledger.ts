@@ -119,8 +119,8 @@ export type Idempotency = { key: string; requestHash: string };
 /** The operations that take an Idempotency-Key. */
 export type KeyedOperation = "purchase" | "update" | "release";
 
-/** The status of a stored answer: 201 (purchase) or 200 (update) with the number, or 204. */
-export type StoredStatus = 200 | 201 | 204;
+/** The kind of a stored answer: the number purchased (or imported), updated, or released. */
+export type StoredAnswer = "purchased" | "updated" | "released";
 
 export type IdempotencyRecord = {
   key: string;
@@ -128,8 +128,8 @@ export type IdempotencyRecord = {
   /** The ledger row (and phone number id) the key's request works on. */
   number_id: string | null;
   operation: KeyedOperation | null;
-  /** The stored answer, once the request finished. */
-  status: StoredStatus | null;
+  /** The stored answer, once the request finished (with the number in `body`, but for a release). */
+  answer: StoredAnswer | null;
   body: string | null;
   created_at: number;
 };

@@ -355,7 +355,7 @@ export class NumberSaga {
       });
       if (request.idempotency) {
         this.#bindKey(request.idempotency, row.id, "update", now);
-        ledger.finishKeys(row.id, "update", 200, number);
+        ledger.finishKeys(row.id, "update", "updated", number);
       }
     });
     if (ledger.get(row.id)?.state === "updating" && !this.#inFlight.has(row.id)) {
@@ -659,7 +659,7 @@ export class NumberSaga {
     const number: PhoneNumber = toPhoneNumber(record);
     ledger.transaction(() => {
       ledger.update(row.id, { state: "active", record: JSON.stringify(record) });
-      ledger.finishKeys(row.id, "purchase", 201, number);
+      ledger.finishKeys(row.id, "purchase", "purchased", number);
     });
     return { ok: true, kind: "purchased", number, replayed: false };
   }
@@ -774,7 +774,7 @@ export class NumberSaga {
     }
     ledger.transaction(() => {
       ledger.delete(row.id);
-      ledger.finishKeys(row.id, "release", 204, null);
+      ledger.finishKeys(row.id, "release", "released", null);
     });
     log.info("number_released", { ...fields, twilio_sid: row.twilio_sid });
     return { ok: true, kind: "released", replayed: false };
@@ -922,13 +922,13 @@ export class NumberSaga {
     const prior = ledger.findKey(idempotency.key, clock.now() - this.settings.idempotencyTtlMs);
     if (!prior) return null;
     if (prior.request_hash !== idempotency.requestHash) return refuse("key_reused");
-    if (prior.status === 201 && prior.body) {
+    if (prior.answer === "purchased" && prior.body) {
       return { ok: true, kind: "purchased", number: JSON.parse(prior.body), replayed: true };
     }
-    if (prior.status === 200 && prior.body) {
+    if (prior.answer === "updated" && prior.body) {
       return { ok: true, kind: "updated", number: JSON.parse(prior.body), replayed: true };
     }
-    if (prior.status === 204) return { ok: true, kind: "released", replayed: true };
+    if (prior.answer === "released") return { ok: true, kind: "released", replayed: true };
     if (prior.number_id && this.#inFlight.has(prior.number_id)) return refuse("key_in_progress");
     const row = prior.number_id ? ledger.get(prior.number_id) : null;
     if (!row) {

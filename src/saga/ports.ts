@@ -6,7 +6,7 @@ import type {
   LedgerRow,
   NewLedgerRow,
   PlatformTrunk,
-  StoredStatus,
+  StoredAnswer,
 } from "./ledger";
 
 // The saga's view of the world. The Durable Object plugs in Twilio, D1 and its own SQLite
@@ -171,7 +171,7 @@ export interface Ledger {
   finishKeys(
     numberId: string,
     operation: KeyedOperation,
-    status: StoredStatus,
+    answer: StoredAnswer,
     body: unknown,
   ): void;
   /** Frees the keys of the number's unfinished requests, so that they can be retried. */

@@ -7,7 +7,7 @@ import {
   type NewLedgerRow,
   type PlatformTrunk,
   RESTING_STATES,
-  type StoredStatus,
+  type StoredAnswer,
 } from "../../src/saga/ledger";
 import type { NumberSaga } from "../../src/saga/number-saga";
 import {
@@ -93,7 +93,7 @@ export class MemoryLedger implements Ledger {
       request_hash: requestHash,
       number_id: numberId,
       operation,
-      status: null,
+      answer: null,
       body: null,
       created_at: now,
     });
@@ -101,23 +101,23 @@ export class MemoryLedger implements Ledger {
   finishKeys(
     numberId: string,
     operation: KeyedOperation,
-    status: StoredStatus,
+    answer: StoredAnswer,
     body: unknown,
   ): void {
     for (const record of this.keys.values()) {
       if (
         record.number_id === numberId &&
         record.operation === operation &&
-        record.status === null
+        record.answer === null
       ) {
-        record.status = status;
+        record.answer = answer;
         record.body = body === null ? null : JSON.stringify(body);
       }
     }
   }
   deleteUnfinishedKeys(numberId: string): void {
     for (const [key, record] of this.keys) {
-      if (record.number_id === numberId && record.status === null) this.keys.delete(key);
+      if (record.number_id === numberId && record.answer === null) this.keys.delete(key);
     }
   }
   deleteKey(key: string): void {
@@ -125,7 +125,7 @@ export class MemoryLedger implements Ledger {
   }
   deleteKeysBefore(time: number): void {
     for (const [key, record] of this.keys) {
-      if (record.created_at <= time && record.status !== null) this.keys.delete(key);
+      if (record.created_at <= time && record.answer !== null) this.keys.delete(key);
     }
   }
   rememberSearch(e164s: string[], expiresAt: number): void {

@@ -112,7 +112,7 @@ describe("purchase: steps", () => {
     expect(number).toMatchObject({ e164: E164, source: "twilio_purchased", label: "Support" });
     expect(world.carrier.calls.filter((c) => c.operation === "buy")).toHaveLength(1);
     expect(world.ledger.get(number.id)?.state).toBe("active");
-    expect(world.ledger.keys.get("k1")?.status).toBe(201);
+    expect(world.ledger.keys.get("k1")?.answer).toBe("purchased");
     expectSettled();
   });
 
@@ -238,7 +238,7 @@ describe("purchase: steps", () => {
     world.records.failures.activate = 1;
     const first = await saga.purchase(request({ idempotency: key("k1") }));
     expect(first.kind).toBe("bought_not_recorded");
-    expect(world.ledger.keys.get("k1")?.status).toBeNull();
+    expect(world.ledger.keys.get("k1")?.answer).toBeNull();
     const retried = expectPurchased(await saga.purchase(request({ idempotency: key("k1") })));
     expect(retried.e164).toBe(E164);
     expect(world.carrier.calls.filter((c) => c.operation === "buy")).toHaveLength(1);
@@ -397,7 +397,7 @@ describe("release", () => {
     expect(world.carrier.owned.size).toBe(0);
     expect(world.records.rows.get(number.id)?.status).toBe("released");
     expect(world.ledger.rows.size).toBe(0);
-    expect(world.ledger.keys.get("k9")?.status).toBe(204);
+    expect(world.ledger.keys.get("k9")?.answer).toBe("released");
   });
 
   it("refuses a number the workspace does not hold", async () => {
