@@ -62,11 +62,14 @@ export function median(values) {
 
 /**
  * Sends each request of `requests` once, `concurrency` at a time, and returns the latencies of
- * the ones answered with `expectStatus`. No request starts after `maxSeconds`.
+ * the ones answered with `expectStatus`. No request starts after `maxSeconds`. A request may be
+ * a function of the client answering like `client.request` (e.g. a sequence of calls, its `ms`
+ * their total), with `steps`, the latency of each call by name, gathered in `stepLatencies`.
  */
 export async function runOnce(client, requests, concurrency, expectStatus, maxSeconds = 20) {
   const latencies = [];
   const failures = [];
+  const stepLatencies = {};
   let next = 0;
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
@@ -75,16 +78,22 @@ export async function runOnce(client, requests, concurrency, expectStatus, maxSe
       const i = next++;
       if (i >= requests.length || performance.now() >= deadline) return;
       try {
-        const res = await client.request(requests[i]);
-        if (res.status === expectStatus) latencies.push(res.ms);
-        else failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+        const request = requests[i];
+        const res =
+          typeof request === "function" ? await request(client) : await client.request(request);
+        if (res.status === expectStatus) {
+          latencies.push(res.ms);
+          for (const [step, ms] of Object.entries(res.steps ?? {})) {
+            stepLatencies[step] = [...(stepLatencies[step] ?? []), ms];
+          }
+        } else failures.push(`${res.status} ${res.text.slice(0, 200)}`);
       } catch (error) {
         failures.push(String(error));
       }
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, requests.length) }, worker));
-  return { latencies, failures, seconds: (performance.now() - started) / 1000 };
+  return { latencies, failures, stepLatencies, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -95,6 +104,12 @@ export async function runOnce(client, requests, concurrency, expectStatus, maxSe
 export function combine(parts) {
   const latencies = parts.flatMap((p) => p.latencies);
   const failures = parts.flatMap((p) => p.failures ?? []);
+  const steps = {};
+  for (const part of parts) {
+    for (const [step, values] of Object.entries(part.stepLatencies ?? {})) {
+      steps[step] = [...(steps[step] ?? []), ...values];
+    }
+  }
   const seconds = parts.reduce((sum, p) => sum + p.seconds, 0);
   const cpu = parts.some((p) => p.cpuMs == null)
     ? null
@@ -110,5 +125,9 @@ export function combine(parts) {
     workerd_cpu_ms_per_request:
       cpu === null || latencies.length === 0 ? null : cpu / latencies.length,
     workerd_cpu_utilization: cpu === null ? null : cpu / 1000 / seconds,
+    /** The p50 of each named step of sequences (see runOnce). */
+    step_p50_ms: Object.fromEntries(
+      Object.entries(steps).map(([step, values]) => [step, percentile(values, 0.5)]),
+    ),
   };
 }

@@ -71,20 +71,24 @@ export const UNLIMITED_RATES = { search: 1_000_000, write: 1_000_000 };
 export const DEFAULT_RATES = { search: null, write: null };
 
 /**
- * `count` workspaces with one API key each; their purchased-number limit is `limit`, their own
- * rate limits `rates` (null: the deployment's default).
+ * `count` workspaces with one API key and one agent each (`agentId`, for purchases that bind
+ * their number to an agent); their purchased-number limit is `limit`, their own rate limits
+ * `rates` (null: the deployment's default).
  */
 export async function seedWorkspaces(db, count, limit = 1000, rates = UNLIMITED_RATES) {
   const now = new Date().toISOString();
   const workspaces = [];
   const workspaceRows = [];
   const keyRows = [];
+  const agentRows = [];
   for (let i = 0; i < count; i++) {
     const id = newId("ws");
     const { key, hash } = newApiKey();
-    workspaces.push({ id, key, auth: { authorization: `Bearer ${key}` } });
+    const agentId = newId("agent");
+    workspaces.push({ id, key, agentId, auth: { authorization: `Bearer ${key}` } });
     workspaceRows.push([id, `Bench ${i}`, limit, newId("trunk"), rates.search, rates.write, now]);
     keyRows.push([newId("key"), id, hash, now]);
+    agentRows.push([agentId, id, `Bench agent ${i}`, `bench-agent-${i}`, now]);
   }
   await insertRows(
     db,
@@ -101,6 +105,12 @@ export async function seedWorkspaces(db, count, limit = 1000, rates = UNLIMITED_
     workspaceRows,
   );
   await insertRows(db, "api_keys", ["id", "workspace_id", "key_hash", "created_at"], keyRows);
+  await insertRows(
+    db,
+    "agents",
+    ["id", "workspace_id", "name", "agent_name", "created_at"],
+    agentRows,
+  );
   return workspaces;
 }
 

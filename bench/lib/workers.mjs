@@ -134,14 +134,27 @@ export function startApi(root, script, standinScripts, { ioCounters, vars = {} }
   return start([{ name: "phone-numbers", ...source(script), ...config, bindings }, ...standins]);
 }
 
-/** The stand-in alone, reached over HTTP like the API, to measure its own latency. */
-export function startStandin(root, standinScript) {
-  return start([standinWorker(root, "twilio-standin", standinScript)]);
+/**
+ * The stand-ins alone, in one workerd as in the API's instance, reached over HTTP like the API,
+ * to measure their own latency: Twilio's at the root, LiveKit's Twirp API (`/twirp/*`) routed to
+ * the LiveKit stand-in.
+ */
+export function startStandin(root, standinScripts) {
+  return start([
+    standinWorker(root, "twilio-standin", standinScripts["twilio-standin"]),
+    {
+      ...standinWorker(root, "livekit-standin", standinScripts["livekit-standin"]),
+      routes: ["*/twirp/*"],
+    },
+  ]);
 }
 
-/** The stand-in's control API (/__standin/*) through Miniflare, whichever instance it runs in. */
-export async function standinControl(mf) {
-  const worker = await mf.getWorker("twilio-standin");
+/**
+ * A stand-in's control API (/__standin/*) through Miniflare, whichever instance it runs in:
+ * `name` is "twilio-standin" or "livekit-standin" (both take the same control requests used here).
+ */
+export async function standinControl(mf, name = "twilio-standin") {
+  const worker = await mf.getWorker(name);
   async function control(method, route, body) {
     const res = await worker.fetch(`http://standin.local/__standin/${route}`, {
       method,
@@ -156,7 +169,7 @@ export async function standinControl(mf) {
     reset: () => control("POST", "reset"),
     clearRequests: () => control("DELETE", "requests"),
     clearFaults: () => control("DELETE", "faults"),
-    /** Every Twilio reply waits `ms` (0: no wait): the stand-in's latency setting. */
+    /** Every reply waits `ms` (0: no wait): the stand-in's latency setting. */
     async setLatency(ms) {
       await control("DELETE", "faults");
       await control("POST", "latency", { ms });
