@@ -342,7 +342,12 @@ export class NumberSaga {
     const agentName = request.agentId === undefined ? row.agent_name : request.agentName;
     const routeChanged = agentName !== row.agent_name || request.agentId !== undefined;
     const carryLabel = labelChanged && row.source === "twilio_purchased" && row.twilio_sid !== null;
-    const carryRoute = routeChanged && row.inbound_trunk_id !== null;
+    // A number reaches LiveKit through its own inbound trunk, or (bought from LiveKit) as a
+    // LiveKit number assigned to its rule; a caller id is never routed.
+    const routable =
+      row.inbound_trunk_id !== null ||
+      (row.source === "livekit" && recordOf(row).livekit_phone_number_id !== null);
+    const carryRoute = routeChanged && routable;
     ledger.transaction(() => {
       ledger.update(row.id, {
         record: JSON.stringify(recordFromRow(updated, before)),
@@ -911,7 +916,9 @@ export class NumberSaga {
       started_at: clock.now(),
       next_attempt_at: 0,
     });
-    if (stored.livekit_inbound_trunk_id) ledger.update(id, { wiring_attempts: 1 });
+    if (stored.livekit_inbound_trunk_id || stored.livekit_phone_number_id) {
+      ledger.update(id, { wiring_attempts: 1 });
+    }
     return ledger.get(id);
   }
 
