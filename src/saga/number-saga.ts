@@ -108,6 +108,7 @@ export class NumberSaga {
       ? new NumberImports(ports, ports.imports, this.#wiring, {
           retryLater: (id) => this.#retryLater(id),
           close: (row) => this.#closePurchase(row),
+          handToOperator: (row, fields, reason) => this.#flagForOperator(row, fields, reason),
         })
       : null;
   }
@@ -854,15 +855,19 @@ export class NumberSaga {
    * `needs_operator` (still held and counted), flagged in D1 for reconcile, logged at error.
    */
   async #handToOperator(row: LedgerRow, driver: Driver, reason: string): Promise<Refusal> {
+    await this.#flagForOperator(row, this.#fields(row, driver), reason);
+    return refuse("release_refused");
+  }
+
+  async #flagForOperator(row: LedgerRow, fields: Record<string, unknown>, reason: string) {
     const { ledger, records, log } = this.ports;
     ledger.update(row.id, { state: "needs_operator" });
-    log.error("needs_operator", { ...this.#fields(row, driver), reason });
+    log.error("needs_operator", { ...fields, reason });
     try {
       await records.flagForOperator(row.id, reason);
     } catch (error) {
       log.error("operator_flag_failed", { number_id: row.id, error: String(error) });
     }
-    return refuse("release_refused");
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   importOk,
   twilioImport,
 } from "../helpers/imports";
-import { runAlarmNow } from "../helpers/ledger";
+import { ledgerRows, runAlarmNow } from "../helpers/ledger";
 import { livekitStandin } from "../helpers/livekit-standin";
 import { expectError } from "../helpers/phone-numbers";
 import { twilioStandin } from "../helpers/standin";
@@ -186,5 +186,63 @@ describe("credentials", () => {
     expect(again.id).toBe(number.id);
     expect((await del()).status).toBe(204);
     await expectImportInvariant(ws, [account]);
+  });
+
+  it("an undo the customer's account refuses (token rotated meanwhile) goes to an operator, not retried forever", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { reconcileTwilioNumbers } = await import("../../src/reconcile");
+    const ws = await createWorkspace();
+    const e164 = fresh();
+    const account = await customerWithNumbers([e164]);
+    // The import fails at LiveKit's inbound trunk; its undo cannot finish while LiveKit refuses
+    // to delete the outbound trunk.
+    await livekitStandin.addFault({
+      operation: "CreateSIPInboundTrunk",
+      kind: "status",
+      code: "unavailable",
+      times: 1,
+    } as never);
+    await livekitStandin.addFault({
+      operation: "DeleteSIPTrunk",
+      kind: "status",
+      code: "unavailable",
+    } as never);
+    await expectError(
+      await importNumber(ws, twilioImport(account, e164)),
+      503,
+      "service_unavailable",
+    );
+    const [row] = await ledgerRows(ws);
+    expect(row?.state).toBe("import_undoing");
+
+    // The customer rotates its token; LiveKit comes back; the alarm meets the rejected token.
+    await twilioStandin.rotateToken(account.account_sid);
+    await livekitStandin.clearFaults();
+    await runAlarmNow(ws);
+    expect((await ledgerRows(ws)).map((r) => [r.id, r.state])).toEqual([
+      [row?.id, "needs_operator"],
+    ]);
+    const flagged = await env.DB.prepare(
+      "SELECT status, operator_attention FROM phone_numbers WHERE id = ?",
+    )
+      .bind(row?.id)
+      .first<{ status: string; operator_attention: string | null }>();
+    expect(flagged?.operator_attention).toMatch(/customer's Twilio account refused us/);
+    const report = await reconcileTwilioNumbers(env, { fix: false });
+    expect(report.needs_operator.filter((n) => n.workspace_id === ws.id)).toEqual([
+      expect.objectContaining({ id: row?.id, e164 }),
+    ]);
+
+    // Not retried: the alarm leaves it alone.
+    await twilioStandin.clearRequests();
+    await runAlarmNow(ws);
+    expect((await ledgerRows(ws)).map((r) => r.state)).toEqual(["needs_operator"]);
+    const mine = (await twilioStandin.requests()).filter(
+      (r) => r.path.includes(account.account_sid) || r.username === account.account_sid,
+    );
+    expect(mine).toEqual([]);
+    // The customer's number was given back before the token changed.
+    const number = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+    expect(number).toMatchObject({ account_sid: account.account_sid, trunk_sid: null });
   });
 });
