@@ -2,10 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { reconcileTwilioNumbers } from "../src/reconcile";
 import type { PhoneNumber } from "../src/schemas/phone-numbers";
+import {
+  customerWithNumbers,
+  importOk,
+  makeStoredTokenStale,
+  twilioImport,
+} from "./helpers/imports";
 import { ledgerRows } from "./helpers/ledger";
 import { livekitStandin, twirpOk } from "./helpers/livekit-standin";
 import { BASE, expectError, purchase, search, searchAndBuy } from "./helpers/phone-numbers";
-import { twilioStandin } from "./helpers/standin";
+import { basicAuth, twilioStandin } from "./helpers/standin";
 import { call, createAgent, createWorkspace } from "./helpers/workspaces";
 
 const HOUR = 60 * 60 * 1000;
@@ -156,5 +162,152 @@ describe("reconciliation of the master Twilio account against D1", () => {
     });
     // A report, not a fix: the routed number is untouched.
     expect((await livekitStandin.route(routed.e164)).matching_rules).toHaveLength(1);
+  });
+});
+
+describe("reconciliation of imported numbers", () => {
+  /** A Twilio call made as the customer (what the customer does in its own console). */
+  const asCustomer = (
+    account: { account_sid: string; auth_token: string },
+    method: string,
+    url: string,
+    form?: Record<string, string>,
+  ) =>
+    env.TWILIO_UPSTREAM?.fetch(url, {
+      method,
+      headers: {
+        authorization: basicAuth(account),
+        ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    });
+
+  it("reports what customers' accounts and LiveKit no longer agree with, and --fix changes none of it", async () => {
+    const ws = await createWorkspace();
+    const agent = await createAgent(ws.id, "Front", "front-desk");
+    const stamp = String(Date.now()).slice(-4);
+    const [kept, offTrunk, gone] = ["1", "2", "3"].map((d) => `+1633${d}55${stamp}`) as [
+      string,
+      string,
+      string,
+    ];
+    const account = await customerWithNumbers([kept, offTrunk, gone]);
+    const keptNumber = await importOk(ws, twilioImport(account, kept, { agent_id: agent }));
+    const offNumber = await importOk(ws, twilioImport(account, offTrunk));
+    const goneNumber = await importOk(ws, twilioImport(account, gone));
+    const lkE164 = `+1719555${String(100 + Math.floor(Math.random() * 90)).padStart(4, "0")}`;
+    const lkNumber = await importOk(ws, { e164: lkE164, source: "livekit", agent_id: agent });
+
+    const mine = (report: Awaited<ReturnType<typeof reconcileTwilioNumbers>>) => ({
+      numbers: report.customer_accounts.numbers.filter((n) => n.workspace_id === ws.id),
+      stray_trunks: report.customer_accounts.stray_trunks.filter(
+        (t) => t.account_sid === account.account_sid,
+      ),
+      unreadable: report.customer_accounts.unreadable.filter((u) => u.workspace_id === ws.id),
+      unwired: report.livekit?.unwired.filter((u) => u.workspace_id === ws.id),
+      stray_numbers: report.livekit?.stray_numbers.filter((n) => n.e164.startsWith("+1719")),
+    });
+    expect(mine(await reconcileTwilioNumbers(env, { fix: false }))).toEqual({
+      numbers: [],
+      stray_trunks: [],
+      unreadable: [],
+      unwired: [],
+      stray_numbers: [],
+    });
+
+    // The customer takes one number off our trunk and releases another; someone makes a trunk
+    // named like ours on the account; LiveKit's console deletes the kept number's rule,
+    // releases our LiveKit number and buys one nobody recorded.
+    const trunk = (await twilioStandin.trunks()).find((t) => t.account_sid === account.account_sid);
+    const sidOf = async (e164: string) =>
+      (await twilioStandin.numbers()).find((n) => n.phone_number === e164)?.sid ?? "";
+    await asCustomer(
+      account,
+      "DELETE",
+      `https://trunking.twilio.com/v1/Trunks/${trunk?.sid}/PhoneNumbers/${await sidOf(offTrunk)}`,
+    );
+    await asCustomer(
+      account,
+      "DELETE",
+      `https://api.twilio.com/2010-04-01/Accounts/${account.account_sid}/IncomingPhoneNumbers/${await sidOf(gone)}.json`,
+    );
+    const strayDomain = "trunk-01jd0000000000000000000000.pstn.twilio.com";
+    const created = await asCustomer(account, "POST", "https://trunking.twilio.com/v1/Trunks", {
+      DomainName: strayDomain,
+      FriendlyName: "not ours any more",
+    });
+    expect(created?.status).toBe(201);
+    const strayTrunk = (await created?.json<{ sid: string }>())?.sid;
+    const { items } = await twirpOk<{
+      items: { sip_dispatch_rule_id: string; metadata: string }[];
+    }>("ListSIPDispatchRule", {});
+    const ruleOf = (id: string) =>
+      items.find((rule) => JSON.parse(rule.metadata).number_id === id)?.sip_dispatch_rule_id;
+    await twirpOk("DeleteSIPDispatchRule", { sip_dispatch_rule_id: ruleOf(keptNumber.id) });
+    await twirpOk("ReleasePhoneNumbers", { ids: [lkNumber.livekit_phone_number_id] });
+    const strayE164 = lkE164 === "+17195550199" ? "+17195550198" : "+17195550199";
+    const bought = await twirpOk<{ phone_numbers: { id: string }[] }>("PurchasePhoneNumber", {
+      phone_numbers: [strayE164],
+    });
+
+    const expected = {
+      numbers: expect.arrayContaining([
+        {
+          id: offNumber.id,
+          workspace_id: ws.id,
+          e164: offTrunk,
+          account_sid: account.account_sid,
+          problem: "not_on_our_trunk",
+        },
+        {
+          id: goneNumber.id,
+          workspace_id: ws.id,
+          e164: gone,
+          account_sid: account.account_sid,
+          problem: "not_on_account",
+        },
+      ]),
+      stray_trunks: [
+        { account_sid: account.account_sid, trunk_sid: strayTrunk, domain_name: strayDomain },
+      ],
+      unreadable: [],
+      unwired: expect.arrayContaining([
+        { id: keptNumber.id, workspace_id: ws.id, e164: kept, problem: "no_rule" },
+        { id: lkNumber.id, workspace_id: ws.id, e164: lkE164, problem: "livekit_number_gone" },
+      ]),
+      stray_numbers: [{ livekit_id: bought.phone_numbers[0]?.id, e164: strayE164 }],
+    };
+    const report = mine(await reconcileTwilioNumbers(env, { fix: false }));
+    expect(report).toEqual(expected);
+    expect(report.numbers).toHaveLength(2);
+    expect(report.unwired).toHaveLength(2);
+
+    // --fix touches neither the customer's account nor LiveKit's numbers.
+    expect(mine(await reconcileTwilioNumbers(env, { fix: true }))).toEqual(expected);
+    expect((await twilioStandin.trunks()).map((t) => t.sid)).toContain(strayTrunk);
+    const off = (await twilioStandin.numbers()).find((n) => n.phone_number === offTrunk);
+    expect(off).toMatchObject({ account_sid: account.account_sid, trunk_sid: null });
+    expect((await livekitStandin.route(strayE164)).phone_number_id).toBe(
+      bought.phone_numbers[0]?.id,
+    );
+    await twirpOk("ReleasePhoneNumbers", { ids: [bought.phone_numbers[0]?.id] });
+  });
+
+  it("a stored token that no longer works is reported, not an error", async () => {
+    const ws = await createWorkspace();
+    const e164 = `+1634555${String(Date.now()).slice(-4)}`;
+    const account = await customerWithNumbers([e164]);
+    const number = await importOk(ws, twilioImport(account, e164));
+    await makeStoredTokenStale(number.trunk_id ?? "");
+    const report = await reconcileTwilioNumbers(env, { fix: false });
+    expect(report.customer_accounts.unreadable.filter((u) => u.workspace_id === ws.id)).toEqual([
+      {
+        trunk_id: number.trunk_id,
+        workspace_id: ws.id,
+        account_sid: account.account_sid,
+        problem: "credentials_rejected",
+      },
+    ]);
+    expect(report.customer_accounts.numbers.filter((n) => n.workspace_id === ws.id)).toEqual([]);
   });
 });

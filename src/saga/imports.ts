@@ -69,6 +69,11 @@ export type ImportHelpers = {
   retryLater(id: string): void;
   /** Deletes the row and frees its unfinished keys. */
   close(row: LedgerRow): void;
+  /**
+   * Rests the row in `needs_operator` (not retried by the alarm), flagged in D1 for reconcile,
+   * logged at error level.
+   */
+  handToOperator(row: LedgerRow, fields: Fields, reason: string): Promise<void>;
 };
 
 const refuse = <K extends Refusal["kind"]>(
@@ -594,6 +599,17 @@ export class NumberImports {
       await this.#teardown(this.#row(row.id), fields, null);
       await this.ports.records.undoClaim(row.id);
     } catch (error) {
+      if (error instanceof UpstreamFailure && error.details.customer) {
+        // The customer's account refuses us for good (its token rotated or revoked, the account
+        // suspended): retrying cannot help, and our trunk may be left on it. An operator gets
+        // new credentials from the customer, or settles it with them.
+        await this.helpers.handToOperator(
+          this.#row(row.id),
+          fields,
+          `undoing the import failed: the customer's Twilio account refused us (${error.details.customer})`,
+        );
+        return false;
+      }
       this.helpers.retryLater(row.id);
       log.warn("import_undo_failed", { ...fields, error: String(error) });
       return false;

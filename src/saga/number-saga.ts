@@ -108,6 +108,7 @@ export class NumberSaga {
       ? new NumberImports(ports, ports.imports, this.#wiring, {
           retryLater: (id) => this.#retryLater(id),
           close: (row) => this.#closePurchase(row),
+          handToOperator: (row, fields, reason) => this.#flagForOperator(row, fields, reason),
         })
       : null;
   }
@@ -342,7 +343,12 @@ export class NumberSaga {
     const agentName = request.agentId === undefined ? row.agent_name : request.agentName;
     const routeChanged = agentName !== row.agent_name || request.agentId !== undefined;
     const carryLabel = labelChanged && row.source === "twilio_purchased" && row.twilio_sid !== null;
-    const carryRoute = routeChanged && row.inbound_trunk_id !== null;
+    // A number reaches LiveKit through its own inbound trunk, or (bought from LiveKit) as a
+    // LiveKit number assigned to its rule; a caller id is never routed.
+    const routable =
+      row.inbound_trunk_id !== null ||
+      (row.source === "livekit" && recordOf(row).livekit_phone_number_id !== null);
+    const carryRoute = routeChanged && routable;
     ledger.transaction(() => {
       ledger.update(row.id, {
         record: JSON.stringify(recordFromRow(updated, before)),
@@ -849,15 +855,19 @@ export class NumberSaga {
    * `needs_operator` (still held and counted), flagged in D1 for reconcile, logged at error.
    */
   async #handToOperator(row: LedgerRow, driver: Driver, reason: string): Promise<Refusal> {
+    await this.#flagForOperator(row, this.#fields(row, driver), reason);
+    return refuse("release_refused");
+  }
+
+  async #flagForOperator(row: LedgerRow, fields: Record<string, unknown>, reason: string) {
     const { ledger, records, log } = this.ports;
     ledger.update(row.id, { state: "needs_operator" });
-    log.error("needs_operator", { ...this.#fields(row, driver), reason });
+    log.error("needs_operator", { ...fields, reason });
     try {
       await records.flagForOperator(row.id, reason);
     } catch (error) {
       log.error("operator_flag_failed", { number_id: row.id, error: String(error) });
     }
-    return refuse("release_refused");
   }
 
   /**
@@ -911,7 +921,9 @@ export class NumberSaga {
       started_at: clock.now(),
       next_attempt_at: 0,
     });
-    if (stored.livekit_inbound_trunk_id) ledger.update(id, { wiring_attempts: 1 });
+    if (stored.livekit_inbound_trunk_id || stored.livekit_phone_number_id) {
+      ledger.update(id, { wiring_attempts: 1 });
+    }
     return ledger.get(id);
   }
 

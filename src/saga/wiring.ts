@@ -71,6 +71,7 @@ export class NumberWiring {
     options: { lookFirst: boolean },
   ): Promise<void> {
     const { ledger } = this.ports;
+    if (row.source === "livekit") return this.#routeLiveKitNumber(row, logContext, options);
     const inboundTrunkId = row.inbound_trunk_id;
     if (!inboundTrunkId) return;
     const telephony = this.ports.telephony(logContext);
@@ -105,11 +106,66 @@ export class NumberWiring {
     ledger.update(row.id, { dispatch_rule_id: created });
   }
 
+  /**
+   * route() for a number LiveKit sold us: it has no inbound trunk of ours; its calls reach the
+   * rules the number is assigned to (PhoneNumberService), so the rule names the number and the
+   * number is assigned to it. Unbound: its rules are deleted (LiveKit drops the assignment with
+   * the rule, and the number goes offline). With `lookFirst` the rules naming our number id are
+   * listed rather than the one the ledger knows trusted.
+   */
+  async #routeLiveKitNumber(
+    row: LedgerRow,
+    logContext: Record<string, unknown>,
+    options: { lookFirst: boolean },
+  ): Promise<void> {
+    const { ledger } = this.ports;
+    const record = recordOf(row);
+    const livekitNumberId = record.livekit_phone_number_id;
+    const imports = this.ports.imports;
+    if (!imports || !livekitNumberId) return;
+    const telephony = imports.telephony(logContext);
+    let known = row.dispatch_rule_id ? [row.dispatch_rule_id] : [];
+    if (options.lookFirst) known = await telephony.findNumberRules(row.id);
+    const agentName = row.agent_name;
+    if (!agentName) {
+      for (const ruleId of known) await telephony.deleteRule(ruleId);
+      ledger.update(row.id, { dispatch_rule_id: null });
+      return;
+    }
+    const spec = { numberId: row.id, workspaceId: record.workspace_id, e164: row.e164, agentName };
+    const [keep, ...extra] = known;
+    let ruleId: string;
+    if (keep) {
+      await telephony.updateNumberRule(keep, spec);
+      ruleId = keep;
+    } else {
+      // The intent first: a lost reply to this create is found by the next pass's listing.
+      ledger.update(row.id, { wiring_attempts: row.wiring_attempts + 1 });
+      ruleId = await telephony.createNumberRule(spec);
+    }
+    ledger.update(row.id, { dispatch_rule_id: ruleId });
+    // Assigned before the extras go, so that the number is never left without its agent's rule.
+    await telephony.setNumberRule(livekitNumberId, ruleId);
+    for (const other of extra) await telephony.deleteRule(other);
+  }
+
   /** Takes down what wire() set up (and anything an uncertain create may have left). */
   async unwire(row: LedgerRow, logContext: Record<string, unknown>): Promise<void> {
     const { ledger } = this.ports;
     const telephony = this.ports.telephony(logContext);
     const uncertain = row.wiring_attempts > 0;
+    if (row.source === "livekit" && this.ports.imports) {
+      // A LiveKit number learned from D1: its rules go (the number is left, and reconcile
+      // reports it as held at LiveKit with no record).
+      const numberTelephony = this.ports.imports.telephony(logContext);
+      const rules = uncertain
+        ? await numberTelephony.findNumberRules(row.id)
+        : row.dispatch_rule_id
+          ? [row.dispatch_rule_id]
+          : [];
+      for (const ruleId of rules) await numberTelephony.deleteRule(ruleId);
+      ledger.update(row.id, { dispatch_rule_id: null });
+    }
     let inboundTrunkId = row.inbound_trunk_id;
     if (!inboundTrunkId && uncertain) {
       inboundTrunkId = await telephony.findInboundTrunk({ id: row.id, e164: row.e164 });

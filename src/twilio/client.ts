@@ -241,6 +241,13 @@ export class TwilioClient {
 
   /** The account's trunk with this DomainName, if any (following v1's pages). */
   async findTrunkByDomain(domainName: string): Promise<TrunkResource | null> {
+    const wanted = domainName.toLowerCase();
+    return (await this.listTrunks()).find((t) => t.domain_name?.toLowerCase() === wanted) ?? null;
+  }
+
+  /** Every Elastic SIP trunk of the account (following v1's pages). */
+  async listTrunks(): Promise<TrunkResource[]> {
+    const trunks: TrunkResource[] = [];
     let call: Call | null = {
       operation: "trunking",
       method: "GET",
@@ -255,13 +262,10 @@ export class TwilioClient {
         TrunkSchema,
       );
       if (!page) throw this.#unreadable(call);
-      const found = page.items.find(
-        (t: TrunkResource) => t.domain_name?.toLowerCase() === domainName.toLowerCase(),
-      );
-      if (found) return found;
+      trunks.push(...page.items);
       call = page.nextPageUrl ? this.#v1PageCall(page.nextPageUrl) : null;
     }
-    return null;
+    return trunks;
   }
 
   createTrunk(options: { domainName: string; friendlyName: string }): Promise<TrunkResource> {

@@ -123,6 +123,16 @@ export class TwilioCustomerAccount implements CustomerAccount {
     return translated(async () => (await this.client.findTrunkByDomain(domainName))?.sid ?? null);
   }
 
+  /** Every trunk of the account (reconcile looks for ours among them). */
+  listTrunks(): Promise<{ sid: string; domainName: string | null }[]> {
+    return translated(async () =>
+      (await this.client.listTrunks()).map((t) => ({
+        sid: t.sid,
+        domainName: t.domain_name ?? null,
+      })),
+    );
+  }
+
   findCredentialList(listName: string): Promise<string | null> {
     return translated(() => this.client.findCredentialList(listName));
   }

@@ -456,6 +456,17 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     return { account_sid: sid, auth_token: authToken };
   }
 
+  /** The customer rotates the account's auth token: the old one stops working at once. */
+  rotateToken(sid: string): CreatedAccount | null {
+    const authToken = crypto.randomUUID().replaceAll("-", "");
+    const changed = this.#sql.exec(
+      "UPDATE accounts SET auth_token = ? WHERE sid = ?",
+      authToken,
+      sid,
+    ).rowsWritten;
+    return changed > 0 ? { account_sid: sid, auth_token: authToken } : null;
+  }
+
   listAccounts(): StandinAccount[] {
     return accountRows(this.#sql).map((row: AccountRow) => ({
       sid: row.sid,

@@ -295,6 +295,12 @@ function unwrap<T>(result: ControlResult<T>): T {
 async function handleControl(request: Request, url: URL, env: StandinEnv): Promise<Response> {
   const stub = account(env);
   const route = `${request.method} ${url.pathname.replace(/\/+$/, "")}`;
+  const rotate = /^POST \/__standin\/accounts\/(AC[0-9a-f]{32})\/rotate-token$/.exec(route);
+  if (rotate) {
+    const rotated = await stub.rotateToken(rotate[1] ?? "");
+    if (!rotated) throw new ControlError(404, `no account ${rotate[1]}`);
+    return json(rotated);
+  }
   switch (route) {
     case "POST /__standin/reset":
       await stub.reset();

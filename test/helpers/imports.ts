@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { keyringFromEnv, openSecret, sealSecret } from "../../src/crypto/credentials";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
 import { unfinished } from "./ledger";
 import { livekitStandin } from "./livekit-standin";
@@ -200,4 +201,25 @@ export async function expectNowhere(secret: string, texts: string[] = []) {
   ] as const) {
     expect(text.includes(secret), `${where} holds the secret`).toBe(false);
   }
+}
+
+/**
+ * Makes the token stored (sealed) for a customer trunk wrong, as if the customer had rotated it
+ * at Twilio since (the trunk's SIP password is kept).
+ */
+export async function makeStoredTokenStale(trunkId: string): Promise<void> {
+  const keyring = keyringFromEnv(env as never);
+  if (!keyring) throw new Error("no keyring");
+  const row = await env.DB.prepare("SELECT sealed_credentials FROM trunks WHERE id = ?")
+    .bind(trunkId)
+    .first<{ sealed_credentials: string }>();
+  const opened = JSON.parse(await openSecret(keyring, row?.sealed_credentials ?? "", trunkId));
+  const stale = await sealSecret(
+    keyring,
+    JSON.stringify({ ...opened, auth_token: "f".repeat(32) }),
+    trunkId,
+  );
+  await env.DB.prepare("UPDATE trunks SET sealed_credentials = ? WHERE id = ?")
+    .bind(stale, trunkId)
+    .run();
 }

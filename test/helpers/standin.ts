@@ -60,6 +60,9 @@ export const twilioStandin = {
 
   /** A new Twilio account (Full and active unless told); its SID and auth token. */
   createAccount: (spec: NewAccountSpec = {}) => control<CreatedAccount>("POST", "accounts", spec),
+  /** The customer rotates the account's auth token (the old one stops working); the new one. */
+  rotateToken: (accountSid: string) =>
+    control<CreatedAccount>("POST", `accounts/${accountSid}/rotate-token`),
   /** Every account, the master account first, auth tokens included. */
   accounts: async () => (await control<{ accounts: StandinAccount[] }>("GET", "accounts")).accounts,
   /** A verified caller id (OutgoingCallerIds) of the account (default: the master account). */

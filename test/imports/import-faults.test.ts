@@ -6,7 +6,7 @@ import {
   importOk,
   twilioImport,
 } from "../helpers/imports";
-import { runAlarmNow } from "../helpers/ledger";
+import { ledgerRows, runAlarmNow } from "../helpers/ledger";
 import { livekitStandin } from "../helpers/livekit-standin";
 import { expectError } from "../helpers/phone-numbers";
 import { twilioStandin } from "../helpers/standin";
@@ -186,5 +186,121 @@ describe("credentials", () => {
     expect(again.id).toBe(number.id);
     expect((await del()).status).toBe(204);
     await expectImportInvariant(ws, [account]);
+  });
+
+  it("an undo the customer's account refuses (token rotated meanwhile) goes to an operator, not retried forever", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { reconcileTwilioNumbers } = await import("../../src/reconcile");
+    const ws = await createWorkspace();
+    const e164 = fresh();
+    const account = await customerWithNumbers([e164]);
+    // The import fails at LiveKit's inbound trunk; its undo cannot finish while LiveKit refuses
+    // to delete the outbound trunk.
+    await livekitStandin.addFault({
+      operation: "CreateSIPInboundTrunk",
+      kind: "status",
+      code: "unavailable",
+      times: 1,
+    } as never);
+    await livekitStandin.addFault({
+      operation: "DeleteSIPTrunk",
+      kind: "status",
+      code: "unavailable",
+    } as never);
+    await expectError(
+      await importNumber(ws, twilioImport(account, e164)),
+      503,
+      "service_unavailable",
+    );
+    const [row] = await ledgerRows(ws);
+    expect(row?.state).toBe("import_undoing");
+
+    // The customer rotates its token; LiveKit comes back; the alarm meets the rejected token.
+    await twilioStandin.rotateToken(account.account_sid);
+    await livekitStandin.clearFaults();
+    await runAlarmNow(ws);
+    expect((await ledgerRows(ws)).map((r) => [r.id, r.state])).toEqual([
+      [row?.id, "needs_operator"],
+    ]);
+    const flagged = await env.DB.prepare(
+      "SELECT status, operator_attention FROM phone_numbers WHERE id = ?",
+    )
+      .bind(row?.id)
+      .first<{ status: string; operator_attention: string | null }>();
+    expect(flagged?.operator_attention).toMatch(/customer's Twilio account refused us/);
+    const report = await reconcileTwilioNumbers(env, { fix: false });
+    expect(report.needs_operator.filter((n) => n.workspace_id === ws.id)).toEqual([
+      expect.objectContaining({ id: row?.id, e164 }),
+    ]);
+
+    // Not retried: the alarm leaves it alone.
+    await twilioStandin.clearRequests();
+    await runAlarmNow(ws);
+    expect((await ledgerRows(ws)).map((r) => r.state)).toEqual(["needs_operator"]);
+    const mine = (await twilioStandin.requests()).filter(
+      (r) => r.path.includes(account.account_sid) || r.username === account.account_sid,
+    );
+    expect(mine).toEqual([]);
+    // The customer's number was given back before the token changed.
+    const number = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+    expect(number).toMatchObject({ account_sid: account.account_sid, trunk_sid: null });
+  });
+});
+
+describe("releasing an imported twilio number", () => {
+  for (const kind of ["status", "drop_after"] as const) {
+    it(`Twilio failing while the number leaves our trunk (${kind}): 503, still listed, the alarm finishes it; the number stays the customer's with its voice URL`, async () => {
+      const { call } = await import("../helpers/workspaces");
+      const ws = await createWorkspace();
+      const e164 = fresh();
+      const account = await customerWithNumbers([e164]);
+      const number = await importOk(ws, twilioImport(account, e164));
+      await twilioStandin.addFault({ operation: "trunking", kind, status: 503, times: 1 });
+      const url = `/v1/agents/phone-numbers/${number.id}`;
+      const response = await call(url, { key: ws.key, method: "DELETE" });
+      await expectError(response, 503, "service_unavailable");
+      expect(response.headers.get("retry-after")).not.toBeNull();
+      expect((await call(url, { key: ws.key })).status).toBe(200);
+
+      await twilioStandin.clearFaults();
+      await runAlarmNow(ws);
+      expect((await call(url, { key: ws.key })).status).toBe(404);
+      const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+      expect(after).toMatchObject({
+        account_sid: account.account_sid,
+        trunk_sid: null,
+        voice_url: `https://customer.example/voice/${e164.slice(1)}`,
+      });
+      expect(
+        (await twilioStandin.trunks()).filter((t) => t.account_sid === account.account_sid),
+      ).toEqual([]);
+      await expectImportInvariant(ws, [account]);
+    });
+  }
+
+  it("a new import of another number with a rotated token replaces the stored one; DELETE of the first then works", async () => {
+    const { call } = await import("../helpers/workspaces");
+    const ws = await createWorkspace();
+    const [first, second] = [fresh(), fresh()];
+    const account = await customerWithNumbers([first, second]);
+    const a = await importOk(ws, twilioImport(account, first));
+    const rotated = await twilioStandin.rotateToken(account.account_sid);
+    expect(rotated.auth_token).not.toBe(account.auth_token);
+    // The old token is refused now: the import with it is a 400, the stored one is unchanged.
+    await expectError(await importNumber(ws, twilioImport(account, second)), 400, "bad_request");
+    const b = await importOk(ws, twilioImport(rotated, second));
+    expect(b.trunk_id).toBe(a.trunk_id);
+
+    await twilioStandin.clearRequests();
+    const deleted = await call(`/v1/agents/phone-numbers/${a.id}`, {
+      key: ws.key,
+      method: "DELETE",
+    });
+    expect(deleted.status).toBe(204);
+    const used = (await twilioStandin.requests()).filter((r) => r.auth !== "account");
+    expect(used, "every call made with a working token").toEqual([]);
+    const after = (await twilioStandin.numbers()).find((n) => n.phone_number === first);
+    expect(after).toMatchObject({ account_sid: account.account_sid, trunk_sid: null });
+    await expectImportInvariant(ws, [rotated]);
   });
 });
