@@ -26,20 +26,22 @@ export type TwilioConfig = {
 };
 
 // Secrets are absent from the generated Env type of production, so read them loosely.
-type LooseEnv = Env & Partial<Record<string, unknown>>;
+export type LooseEnv = Partial<Record<string, unknown>>;
 
-function text(env: LooseEnv, name: string): string | null {
+/** A setting as trimmed text, or null when unset or blank. */
+export function text(env: LooseEnv, name: string): string | null {
   const value = env[name];
   return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
 }
 
-function positiveInteger(env: LooseEnv, name: string, fallback: number): number {
+/** A setting as a whole number above 0, or `fallback`. */
+export function positiveInteger(env: LooseEnv, name: string, fallback: number): number {
   const value = Number(text(env, name));
   return Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
 export function twilioConfig(env: Env): TwilioConfig {
-  const loose = env as LooseEnv;
+  const loose = env as unknown as LooseEnv;
   const accountSid = text(loose, "TWILIO_ACCOUNT_SID");
   const authToken = text(loose, "TWILIO_AUTH_TOKEN");
   const apiKeySid = text(loose, "TWILIO_API_KEY_SID");
@@ -66,7 +68,7 @@ export function twilioConfig(env: Env): TwilioConfig {
 
 /** Present in local development and tests: the stand-in that plays Twilio. Null: Twilio itself. */
 export function twilioUpstream(env: Env): Fetcher | null {
-  const upstream = (env as LooseEnv).TWILIO_UPSTREAM;
+  const upstream = (env as unknown as LooseEnv).TWILIO_UPSTREAM;
   return upstream && typeof upstream === "object" ? (upstream as Fetcher) : null;
 }
 
@@ -85,7 +87,7 @@ export type TwilioGateSettings = {
 };
 
 export function twilioGateSettings(env: Env): TwilioGateSettings {
-  const loose = env as LooseEnv;
+  const loose = env as unknown as LooseEnv;
   const raw = text(loose, "TWILIO_MAX_CONCURRENCY");
   const maxConcurrency = raw === "0" ? 0 : positiveInteger(loose, "TWILIO_MAX_CONCURRENCY", 20);
   const bound = typeof loose.TWILIO_GATE === "object" && loose.TWILIO_GATE !== null;
@@ -102,7 +104,7 @@ export type RatePolicy = { perMinute: number; burst: number };
 
 /** The deployment's default rate limits of every workspace (see src/rate-limits). */
 export function defaultRateLimits(env: Env): { search: RatePolicy; write: RatePolicy } {
-  const loose = env as LooseEnv;
+  const loose = env as unknown as LooseEnv;
   return {
     search: {
       perMinute: positiveInteger(loose, "SEARCH_RATE_PER_MINUTE", 60),
@@ -116,11 +118,11 @@ export function defaultRateLimits(env: Env): { search: RatePolicy; write: RatePo
 }
 
 export function defaultPurchasedNumberLimit(env: Env): number {
-  return positiveInteger(env as LooseEnv, "DEFAULT_PURCHASED_LIMIT", 3);
+  return positiveInteger(env as unknown as LooseEnv, "DEFAULT_PURCHASED_LIMIT", 3);
 }
 
 export function recentSearchTtlMs(env: Env): number {
-  return positiveInteger(env as LooseEnv, "RECENT_SEARCH_TTL_SECONDS", 900) * 1000;
+  return positiveInteger(env as unknown as LooseEnv, "RECENT_SEARCH_TTL_SECONDS", 900) * 1000;
 }
 
 /**
@@ -129,12 +131,12 @@ export function recentSearchTtlMs(env: Env): number {
  * only a lookup after it that finds nothing proves nothing was bought.
  */
 export function purchaseSettleMs(env: Env): number {
-  return positiveInteger(env as LooseEnv, "PURCHASE_SETTLE_SECONDS", 300) * 1000;
+  return positiveInteger(env as unknown as LooseEnv, "PURCHASE_SETTLE_SECONDS", 300) * 1000;
 }
 
 /** After this long an unfinished purchase is undone at Twilio (see the ledger's alarm). */
 export function purchaseDeadlineMs(env: Env): number {
-  return positiveInteger(env as LooseEnv, "PURCHASE_DEADLINE_SECONDS", 3600) * 1000;
+  return positiveInteger(env as unknown as LooseEnv, "PURCHASE_DEADLINE_SECONDS", 3600) * 1000;
 }
 
 /** Any workspace holds at most this many numbers, of every source together. */

@@ -1,3 +1,5 @@
+import { type LooseEnv, positiveInteger, text } from "../config";
+
 // LiveKit's deployment settings, read from vars and secrets (see wrangler.toml): the project's
 // API, the SIP URI Twilio's trunks send inbound calls to, and the master Elastic SIP trunk that
 // LiveKit's outbound trunk sends calls through.
@@ -28,19 +30,6 @@ export type LiveKitConfig = {
   /** Present in local development and tests: the stand-in that plays LiveKit. */
   fetcher: Fetcher | null;
 };
-
-// Secrets are absent from the generated Env type of production, so read them loosely.
-type LooseEnv = Partial<Record<string, unknown>>;
-
-function text(env: LooseEnv, name: string): string | null {
-  const value = env[name];
-  return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
-}
-
-function positiveInteger(env: LooseEnv, name: string, fallback: number): number {
-  const value = Number(text(env, name));
-  return Number.isInteger(value) && value > 0 ? value : fallback;
-}
 
 export function livekitConfig(env: Env): LiveKitConfig {
   const loose = env as unknown as LooseEnv;

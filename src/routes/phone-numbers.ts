@@ -30,7 +30,14 @@ import { livekitReady } from "../livekit/telephony";
 import { log } from "../log";
 import type { Limited } from "../rate-limits/limiter";
 import type { ImportSource } from "../saga/imports";
-import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
+import type { Idempotency } from "../saga/ledger";
+import type {
+  AnyOutcome,
+  PurchaseOutcome,
+  Refusal,
+  ReleaseOutcome,
+  UpdateOutcome,
+} from "../saga/outcomes";
 import {
   DEFAULT_SEARCH_LIMIT,
   ImportPhoneNumberRequestSchema,
@@ -65,6 +72,23 @@ async function inWorkspace<T>(c: Context<AppEnv>, call: () => Promise<unknown>):
       retryAfterSeconds: 1,
     });
   }
+}
+
+/**
+ * The workspace object's answer to a write, as the client gets it: the rate-limit headers (or
+ * the 429), the D1 bookmark of the write, then the refusal as an error, or the outcome (marked
+ * when it is the stored answer of an earlier request with the same Idempotency-Key).
+ */
+async function settled<T extends AnyOutcome>(
+  c: Context<AppEnv>,
+  result: Limited<WithBookmark<T>>,
+  idempotency: Idempotency | null,
+): Promise<Exclude<T, Refusal>> {
+  const outcome = admitted(c, result);
+  await rememberWrite(c, outcome.bookmark);
+  if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return outcome as unknown as Exclude<T, Refusal>;
 }
 
 /**
@@ -171,10 +195,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           callerRateLimits(c).write,
         ),
       );
-      const outcome = admitted(c, result);
-      await rememberWrite(c, outcome.bookmark);
-      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
-      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      const outcome = await settled(c, result, idempotency);
       return c.json(outcome.number, 201);
     },
   )
@@ -227,10 +248,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           callerRateLimits(c).write,
         ),
       );
-      const outcome = admitted(c, result);
-      await rememberWrite(c, outcome.bookmark);
-      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
-      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      const outcome = await settled(c, result, idempotency);
       return c.json(outcome.number, 201);
     },
   )
@@ -286,10 +304,7 @@ export const phoneNumbers = new Hono<AppEnv>()
           callerRateLimits(c).write,
         ),
       );
-      const outcome = admitted(c, result);
-      await rememberWrite(c, outcome.bookmark);
-      if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
-      if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+      const outcome = await settled(c, result, idempotency);
       return c.json(outcome.number, 200);
     },
   )
@@ -310,9 +325,6 @@ export const phoneNumbers = new Hono<AppEnv>()
         callerRateLimits(c).write,
       ),
     );
-    const outcome = admitted(c, result);
-    await rememberWrite(c, outcome.bookmark);
-    if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
-    if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+    await settled(c, result, idempotency);
     return c.body(null, 204);
   });
