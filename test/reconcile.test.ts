@@ -1,5 +1,11 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
 import { reconcileTwilioNumbers } from "../src/reconcile";
 import type { PhoneNumber } from "../src/schemas/phone-numbers";
 import {
@@ -309,5 +315,28 @@ describe("reconciliation of imported numbers", () => {
       },
     ]);
     expect(report.customer_accounts.numbers.filter((n) => n.workspace_id === ws.id)).toEqual([]);
+  });
+});
+
+describe("the hourly reconcile (Cron Trigger)", () => {
+  it("reports orphans at error level and fixes nothing", async () => {
+    const orphan = await twilioStandin.plantNumber({
+      phone_number: "+16055550177",
+      date_created: "2020-01-01T00:00:00Z",
+    });
+    const errors = vi.spyOn(console, "error");
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const events = errors.mock.calls.map((call) => JSON.parse(String(call[0])));
+    errors.mockRestore();
+    expect(events).toContainEqual(
+      expect.objectContaining({ event: "orphan_number", twilio_sid: orphan.sid, action: "none" }),
+    );
+    expect(await twilioStandin.held()).toContain("+16055550177");
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { twilioConfig } from "../../src/config";
-import { TwilioClient } from "../../src/twilio/client";
+import { TwilioClient, twilioApiOrigin } from "../../src/twilio/client";
 import { TwilioError, toUpstreamFailure } from "../../src/twilio/failures";
 import { hasCapability } from "../../src/twilio/resources";
 import { twilioStandin } from "../helpers/standin";
@@ -58,5 +58,15 @@ describe("the Twilio client", () => {
     expect(hasCapability({ Voice: true }, "voice")).toBe(true);
     expect(hasCapability({ voice: false, sms: true }, "voice")).toBe(false);
     expect(hasCapability(null, "voice")).toBe(false);
+  });
+});
+
+describe("Twilio's hosts", () => {
+  it("uses api.twilio.com, or the regional host of TWILIO_REGION and TWILIO_EDGE", () => {
+    expect(twilioApiOrigin(null, null)).toBe("https://api.twilio.com");
+    expect(twilioApiOrigin("au1", null)).toBe("https://api.au1.twilio.com");
+    expect(twilioApiOrigin("au1", "sydney")).toBe("https://api.sydney.au1.twilio.com");
+    const config = twilioConfig(withSettings({ TWILIO_REGION: "ie1", TWILIO_EDGE: "dublin" }));
+    expect([config.region, config.edge]).toEqual(["ie1", "dublin"]);
   });
 });
