@@ -56,9 +56,10 @@ async function answering(port, label) {
   throw new Error(`${label} did not start on port ${port}`);
 }
 
+// One at a time: wrangler processes started together can pick the same free port for their
+// dev-registry sockets. The API starts last, so its bindings find the stand-ins in the registry.
 for (const { folder, devPort } of STANDINS) {
   start(`${folder}-standin`, ["-c", `standins/${folder}/wrangler.toml`, "--port", String(devPort)]);
+  await answering(devPort, folder);
 }
-// The API starts once the stand-ins answer, so its bindings find them in the dev registry.
-await Promise.all(STANDINS.map(({ folder, devPort }) => answering(devPort, folder)));
 start("api", ["--port", String(API_PORT)]);
