@@ -781,12 +781,38 @@ async function main() {
     }
   }
   // The stand-ins alone: one outbound trunk for each direct purchase sequence to add its number
-  // to, as each of the API's workspaces has its own.
+  // to, as each of the API's workspaces has its own; and, as each workspace's first purchase
+  // left at the API's LiveKit stand-in, an inbound trunk with a dispatch rule beside each. The
+  // stand-in checks every new trunk and rule against those it holds, so both sides must hold as
+  // many for the comparison to be fair.
   const token = await livekitToken();
   const outboundTrunks = await mapLimit(
     Array.from({ length: 2 * options.purchases }, (_, i) => i),
     8,
     async (i) => {
+      const inbound = await expect(
+        standinClient.request(
+          twirpRequest(token, "CreateSIPInboundTrunk", {
+            trunk: { name: `inbound_bench${i}`, numbers: [`+1${String(9995550000 + i)}`] },
+          }),
+        ),
+        200,
+        "stand-in CreateSIPInboundTrunk",
+      );
+      await expect(
+        standinClient.request(
+          twirpRequest(token, "CreateSIPDispatchRule", {
+            dispatch_rule: {
+              name: `rule_bench${i}`,
+              trunk_ids: [JSON.parse(inbound.text).sip_trunk_id],
+              rule: { dispatch_rule_individual: { room_prefix: "call-" } },
+              room_config: { agents: [{ agent_name: "bench" }] },
+            },
+          }),
+        ),
+        200,
+        "stand-in CreateSIPDispatchRule",
+      );
       const res = await expect(
         standinClient.request(
           twirpRequest(token, "CreateSIPOutboundTrunk", {
