@@ -8,6 +8,7 @@
 // decides and records, and the Worker then carries out any waiting or connection dropping, so
 // a slow fault never holds the Durable Object.
 
+import { ControlError, optionalInteger, readJsonObject } from "../control";
 import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
 import type { Credentials } from "./context";
 import { DROP_ERROR_MESSAGE } from "./twilio-wire";
@@ -146,42 +147,6 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
 }
 
 // ---- Control API ---------------------------------------------------------------------------
-
-class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new ControlError(400, "body must be JSON");
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new ControlError(400, "body must be a JSON object");
-  }
-  return body as Record<string, unknown>;
-}
-
-function optionalInteger(
-  body: Record<string, unknown>,
-  field: string,
-  min: number,
-  max: number,
-): number | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ControlError(400, `${field} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
 
 function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
   const operation = body.operation;
