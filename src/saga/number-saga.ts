@@ -351,7 +351,7 @@ export class NumberSaga {
     const carryRoute = routeChanged && routable;
     ledger.transaction(() => {
       ledger.update(row.id, {
-        record: JSON.stringify(recordFromRow(updated, before)),
+        record: JSON.stringify(recordFromRow(updated)),
         agent_name: agentName,
         ...(carryLabel ? { label_dirty: 1 } : {}),
         ...(carryRoute ? { route_dirty: 1 } : {}),
@@ -988,7 +988,7 @@ export class NumberSaga {
 }
 
 /** The fields of a D1 row that the ledger keeps (its record). */
-function recordFromRow(row: PhoneNumberRow, _before?: NewPhoneNumber): NewPhoneNumber {
+function recordFromRow(row: PhoneNumberRow): NewPhoneNumber {
   return {
     id: row.id,
     workspace_id: row.workspace_id,

@@ -7,7 +7,7 @@
 // Worker then carries out any waiting or connection dropping, so a slow fault never holds the
 // Durable Object.
 
-import { ControlError, optionalInteger, readJsonObject } from "../control";
+import { ControlError, optionalInteger, playFaults, readJsonObject } from "../control";
 import { checkToken } from "./jwt";
 import { PERFORMED_METHODS, type StandinEnv, type TwirpCall, type TwirpOutcome } from "./project";
 import { isTwirpCode } from "./twirp";
@@ -15,9 +15,6 @@ import type { FaultKind, FaultOperation, FaultSpec } from "./types";
 
 // Only handlers and Durable Object classes may be exported from a Worker's main module.
 export { LiveKitProject } from "./project";
-
-/** What the caller's fetch rejects with when a drop fault fires. */
-const DROP_ERROR_MESSAGE = "Network connection lost. (livekit-standin injected fault)";
 
 const FAULT_KINDS: readonly FaultKind[] = [
   "status",
@@ -33,10 +30,6 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
 
 function project(env: StandinEnv) {
   return env.LIVEKIT_PROJECT.get(env.LIVEKIT_PROJECT.idFromName(env.STANDIN_API_KEY));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function json(body: unknown, status = 200): Response {
@@ -62,20 +55,10 @@ async function handleTwirp(request: Request, url: URL, env: StandinEnv): Promise
   };
 
   const stub = project(env);
-  let outcome: TwirpOutcome = await stub.handleTwirp(call, null);
-  if (outcome.action === "perform_after_delay") {
-    await sleep(outcome.delayMs);
-    outcome = await stub.handleTwirp(call, "delay");
-  }
-  if (outcome.action === "drop") {
-    // Through a service binding, an exception from the handler rejects the caller's fetch:
-    // the nearest thing to a reset connection.
-    throw new Error(DROP_ERROR_MESSAGE);
-  }
-  if (outcome.action === "perform_after_delay") {
-    throw new Error("livekit-standin: a delay fault was applied twice");
-  }
-  if (outcome.holdMs > 0) await sleep(outcome.holdMs);
+  const outcome = await playFaults<TwirpOutcome>(
+    (appliedFault) => stub.handleTwirp(call, appliedFault),
+    "livekit-standin",
+  );
   return new Response(outcome.bodyText, {
     status: outcome.status,
     headers: { "Content-Type": outcome.contentType },

@@ -8,10 +8,9 @@
 // decides and records, and the Worker then carries out any waiting or connection dropping, so
 // a slow fault never holds the Durable Object.
 
-import { ControlError, optionalInteger, readJsonObject } from "../control";
+import { ControlError, optionalInteger, playFaults, readJsonObject } from "../control";
 import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
 import type { Credentials } from "./context";
-import { DROP_ERROR_MESSAGE } from "./twilio-wire";
 import type { AccountStatus, AccountType, FaultKind, FaultOperation, FaultSpec } from "./types";
 
 // Only handlers and Durable Object classes may be exported from a Worker's main module.
@@ -72,10 +71,6 @@ function account(env: StandinEnv) {
   return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -123,20 +118,10 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
   };
 
   const stub = account(env);
-  let outcome: TwilioOutcome = await stub.handleTwilio(call, null);
-  if (outcome.action === "perform_after_delay") {
-    await sleep(outcome.delayMs);
-    outcome = await stub.handleTwilio(call, "delay");
-  }
-  if (outcome.action === "drop") {
-    // Through a service binding, an exception from the handler rejects the caller's fetch:
-    // the nearest thing to a reset connection.
-    throw new Error(DROP_ERROR_MESSAGE);
-  }
-  if (outcome.action === "perform_after_delay") {
-    throw new Error("twilio-standin: a delay fault was applied twice");
-  }
-  if (outcome.holdMs > 0) await sleep(outcome.holdMs);
+  const outcome = await playFaults<TwilioOutcome>(
+    (appliedFault) => stub.handleTwilio(call, appliedFault),
+    "twilio-standin",
+  );
   if (outcome.bodyText === null) {
     return new Response(null, { status: outcome.status, headers: outcome.headers });
   }

@@ -9,9 +9,6 @@ export const TRUNKING_PREFIX = "/v1";
 export const TRUNKING_ORIGIN = "https://trunking.twilio.com";
 const API_ORIGIN = "https://api.twilio.com";
 
-/** What the caller's fetch rejects with when a drop fault fires. */
-export const DROP_ERROR_MESSAGE = "Network connection lost. (twilio-standin injected fault)";
-
 export function twilioError(status: number, code: number, message: string): TwilioErrorBody {
   return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
 }
