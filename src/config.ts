@@ -66,6 +66,15 @@ export function twilioConfig(env: Env): TwilioConfig {
   };
 }
 
+/**
+ * Whether this deployment can call Twilio: credentials, and for purchases the trunk every bought
+ * number is put on.
+ */
+export function twilioReady(env: Env, options = { needsTrunk: false }): boolean {
+  const config = twilioConfig(env);
+  return Boolean(config.credentials && (!options.needsTrunk || config.trunkSid));
+}
+
 /** Present in local development and tests: the stand-in that plays Twilio. Null: Twilio itself. */
 export function twilioUpstream(env: Env): Fetcher | null {
   const upstream = (env as unknown as LooseEnv).TWILIO_UPSTREAM;

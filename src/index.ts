@@ -5,7 +5,6 @@ import type { AppEnv } from "./app-env";
 import { allowedMethodsOf } from "./http/allowed-methods";
 import { renderError } from "./http/render-error";
 import { log } from "./log";
-import { reconcileTwilioNumbers } from "./reconcile";
 import { internal } from "./routes/internal";
 import { phoneNumbers } from "./routes/phone-numbers";
 
@@ -69,10 +68,13 @@ export default {
    */
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(
-      reconcileTwilioNumbers(env, { fix: false }).then(
-        () => undefined,
-        (error: unknown) => log.error("scheduled_reconcile_failed", { error: String(error) }),
-      ),
+      // Loaded when the cron fires, not with the module (see WorkspaceNumbers' constructor).
+      import("./reconcile")
+        .then(({ reconcileTwilioNumbers }) => reconcileTwilioNumbers(env, { fix: false }))
+        .then(
+          () => undefined,
+          (error: unknown) => log.error("scheduled_reconcile_failed", { error: String(error) }),
+        ),
     );
   },
 } satisfies ExportedHandler<Env>;

@@ -1,74 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  purchaseDeadlineMs,
-  purchaseSettleMs,
-  type RatePolicy,
-  TOTAL_NUMBER_LIMIT,
-  twilioConfig,
-} from "../config";
-import { keyringFromEnv, openSecret, sealSecret } from "../crypto/credentials";
-import { importRecords, phoneNumberRecords } from "../db/phone-numbers";
-import { livekitConfig } from "../livekit/config";
-import { livekitTelephony } from "../livekit/telephony";
-import { log } from "../log";
-import { type Limited, RateLimiter, SqliteBuckets } from "../rate-limits/limiter";
+import type { RatePolicy } from "../config";
+import type { Limited } from "../rate-limits/limiter";
 import type { ImportRequest } from "../saga/imports";
 import type { Idempotency } from "../saga/ledger";
-import {
-  NumberSaga,
-  type PurchaseRequest,
-  type ReleaseRequest,
-  type SagaSettings,
-  type UpdateRequest,
-} from "../saga/number-saga";
+import type { PurchaseRequest, ReleaseRequest, UpdateRequest } from "../saga/number-saga";
 import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/outcomes";
-import type { Carrier, ImportPorts, Telephony } from "../saga/ports";
-import { twilioCarrier } from "../twilio/carrier";
-import { twilioCustomerAccount } from "../twilio/customer-account";
-import { type SearchOutcome, type SearchRequest, searchCarrier } from "./search";
-import { SqliteLedger } from "./sqlite-ledger";
-
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-function sagaSettings(env: Env): SagaSettings {
-  // A Twilio call may wait for its turn at the gate before its own timeout starts.
-  const { timeoutMs, queueWaitMs } = twilioConfig(env);
-  return {
-    totalNumberLimit: TOTAL_NUMBER_LIMIT,
-    settleMs: purchaseSettleMs(env),
-    graceMs: 3 * (timeoutMs + queueWaitMs) + 5_000,
-    deadlineMs: purchaseDeadlineMs(env),
-    idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
-    outboundAddress: livekitConfig(env).termination?.domain ?? "",
-  };
-}
-
-/** What imports need, or undefined on a deployment without them (see importsReady). */
-function importPorts(
-  env: Env,
-  ledger: SqliteLedger,
-  d1: D1DatabaseSession,
-): ImportPorts | undefined {
-  const keyring = keyringFromEnv(env as unknown as Record<string, unknown>);
-  const livekit = livekitConfig(env);
-  if (!keyring || !livekit.sipUri) return undefined;
-  return {
-    customerAccount: (credentials, logContext) =>
-      twilioCustomerAccount(env, credentials, logContext),
-    telephony: (logContext) => {
-      const telephony = livekitTelephony(env, logContext);
-      if (!telephony) throw new Error("LiveKit is not configured on this deployment");
-      return telephony;
-    },
-    records: importRecords(d1),
-    ledger,
-    sealer: {
-      seal: (plaintext, aad) => sealSecret(keyring, plaintext, aad),
-      open: (sealed, aad) => openSecret(keyring, sealed, aad),
-    },
-    sipUri: livekit.sipUri,
-  };
-}
+import type { SearchOutcome, SearchRequest } from "./search";
+import type { WorkspaceParts } from "./workspace-parts";
 
 /** An answer of the object: the saga's outcome, and the D1 bookmark of its writes so far. */
 export type WithBookmark<T> = T & { bookmark: string | null };
@@ -82,54 +20,29 @@ export type WithBookmark<T> = T & { bookmark: string | null };
  * is refused before anything is written or called.
  */
 export class WorkspaceNumbers extends DurableObject<Env> {
-  readonly #saga: NumberSaga;
-  readonly #limits: RateLimiter;
-  /**
-   * The object's writes go to the D1 primary; its bookmark, returned with each answer, lets the
-   * Worker's later reads (from replicas) see them (src/db/read-your-writes.ts).
-   */
-  readonly #d1: D1DatabaseSession;
+  /** The saga, the rate limiter and the D1 session: see the constructor. */
+  #parts: WorkspaceParts | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#d1 = env.DB.withSession("first-primary");
-    this.#limits = new RateLimiter(new SqliteBuckets(ctx.storage.sql));
-    const ledger = new SqliteLedger(ctx.storage);
-    ledger.migrate();
-    this.#saga = new NumberSaga(
-      {
-        carrier: (logContext): Carrier => {
-          const carrier = twilioCarrier(env, logContext, { needsTrunk: true });
-          // The route refuses purchases on a deployment without Twilio, before this object.
-          if (!carrier) throw new Error("Twilio is not configured on this deployment");
-          return carrier;
-        },
-        telephony: (logContext): Telephony => {
-          const telephony = livekitTelephony(env, logContext);
-          // The route refuses purchases on a deployment without LiveKit, before this object.
-          if (!telephony) throw new Error("LiveKit is not configured on this deployment");
-          return telephony;
-        },
-        records: phoneNumberRecords(this.#d1),
-        ledger,
-        clock: { now: () => Date.now() },
-        scheduler: {
-          // An alarm already due sooner is left alone: it finds nothing, or re-arms.
-          wakeBy: async (time) => {
-            const current = await ctx.storage.getAlarm();
-            if (current === null || current > time) await ctx.storage.setAlarm(time);
-          },
-        },
-        log,
-        imports: importPorts(env, ledger, this.#d1),
-      },
-      sagaSettings(env),
-    );
+    // The saga and everything it calls (the carriers' clients, their wire schemas) are loaded
+    // here, when the object starts, not when the Worker's module is evaluated: most isolates
+    // only serve reads and never need them. No event reaches the object before they are
+    // ready and its ledger is migrated.
+    void ctx.blockConcurrencyWhile(async () => {
+      const { workspaceParts } = await import("./workspace-parts");
+      this.#parts = workspaceParts(ctx, env);
+    });
+  }
+
+  get #ready(): WorkspaceParts {
+    if (!this.#parts) throw new Error("the workspace object was used before it started");
+    return this.#parts;
   }
 
   /** Remembers the numbers a search returned; only these may be bought, until they expire. */
   rememberSearch(e164s: string[], ttlMs: number): void {
-    this.#saga.rememberSearch(e164s, ttlMs);
+    this.#ready.saga.rememberSearch(e164s, ttlMs);
   }
 
   /**
@@ -137,10 +50,11 @@ export class WorkspaceNumbers extends DurableObject<Env> {
    * numbers found: only these may be bought, until they expire.
    */
   search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchOutcome>> {
-    return this.#limits.run("search", limit, async () => {
-      const outcome = await searchCarrier(this.env, request);
+    const { limits, saga, search } = this.#ready;
+    return limits.run("search", limit, async () => {
+      const outcome = await search(request);
       if (outcome.ok) {
-        this.#saga.rememberSearch(
+        saga.rememberSearch(
           outcome.numbers.map((n) => n.e164),
           request.ttlMs,
         );
@@ -153,9 +67,8 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     request: PurchaseRequest,
     limit: RatePolicy,
   ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
-    return this.#limits.run("write", limit, async () =>
-      this.#withBookmark(await this.#saga.purchase(request)),
-    );
+    const { limits, saga } = this.#ready;
+    return limits.run("write", limit, async () => this.#withBookmark(await saga.purchase(request)));
   }
 
   /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
@@ -164,37 +77,36 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     idempotency: Idempotency | null,
     limit: RatePolicy,
   ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
-    return this.#limits.run("write", limit, async () =>
-      this.#withBookmark(await this.#saga.importNumber(request, idempotency)),
+    const { limits, saga } = this.#ready;
+    return limits.run("write", limit, async () =>
+      this.#withBookmark(await saga.importNumber(request, idempotency)),
     );
   }
 
   update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<WithBookmark<UpdateOutcome>>> {
-    return this.#limits.run("write", limit, async () =>
-      this.#withBookmark(await this.#saga.update(request)),
-    );
+    const { limits, saga } = this.#ready;
+    return limits.run("write", limit, async () => this.#withBookmark(await saga.update(request)));
   }
 
   release(
     request: ReleaseRequest,
     limit: RatePolicy,
   ): Promise<Limited<WithBookmark<ReleaseOutcome>>> {
-    return this.#limits.run("write", limit, async () =>
-      this.#withBookmark(await this.#saga.release(request)),
-    );
+    const { limits, saga } = this.#ready;
+    return limits.run("write", limit, async () => this.#withBookmark(await saga.release(request)));
   }
 
   /** Reconciliation: the carrier no longer holds this number. */
   recordLostNumber(workspaceId: string, id: string): Promise<boolean> {
-    return this.#saga.recordLostNumber(workspaceId, id);
+    return this.#ready.saga.recordLostNumber(workspaceId, id);
   }
 
   override alarm(): Promise<void> {
-    return this.#saga.finishDueWork();
+    return this.#ready.saga.finishDueWork();
   }
 
   #withBookmark<T extends object>(outcome: T): WithBookmark<T> {
-    return { ...outcome, bookmark: this.#d1.getBookmark() };
+    return { ...outcome, bookmark: this.#ready.d1.getBookmark() };
   }
 }
 

@@ -48,3 +48,8 @@ export function livekitConfig(env: Env): LiveKitConfig {
     fetcher: standin && typeof standin === "object" ? (standin as Fetcher) : null,
   };
 }
+
+/** Whether this deployment can wire numbers into LiveKit (API, SIP URI, master termination). */
+export function livekitReady(config: LiveKitConfig): boolean {
+  return Boolean(config.url && config.credentials && config.termination);
+}

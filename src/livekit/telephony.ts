@@ -6,7 +6,7 @@ import {
   UpstreamFailure,
 } from "../saga/ports";
 import { LiveKitClient } from "./client";
-import { type LiveKitConfig, livekitConfig, type TwilioTermination } from "./config";
+import { livekitConfig, livekitReady, type TwilioTermination } from "./config";
 import { LiveKitError } from "./failures";
 
 /** Room names of calls to a number start with this (one room per call). */
@@ -226,11 +226,6 @@ function metadataOf(metadata: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-/** Whether this deployment can wire numbers into LiveKit (API, SIP URI, master termination). */
-export function livekitReady(config: LiveKitConfig): boolean {
-  return Boolean(config.url && config.credentials && config.termination);
 }
 
 /** LiveKit as the saga's Telephony port, or null when this deployment has no LiveKit. */

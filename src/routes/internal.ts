@@ -4,7 +4,6 @@ import type { AppEnv } from "../app-env";
 import { keyringFromEnv, sealSecret } from "../crypto/credentials";
 import { insertByocTrunk } from "../db/trunks";
 import { isId, newId } from "../ids";
-import { reconcileTwilioNumbers } from "../reconcile";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
   const encoder = new TextEncoder();
@@ -72,6 +71,8 @@ export const internal = new Hono<AppEnv>()
     return c.json({ id, workspace_id: workspaceId, kind: "byoc", address }, 201);
   })
   .post("/reconcile", async (c) => {
+    // Loaded on use, not with the Worker's module (see WorkspaceNumbers' constructor).
+    const { reconcileTwilioNumbers } = await import("../reconcile");
     const report = await reconcileTwilioNumbers(c.env, { fix: c.req.query("fix") === "true" });
     return c.json(report, 200);
   });

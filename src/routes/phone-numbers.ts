@@ -8,7 +8,7 @@ import {
   resolveCallerAndAgent,
   resolveCallerFirst,
 } from "../auth/require-api-key";
-import { defaultPurchasedNumberLimit, recentSearchTtlMs } from "../config";
+import { defaultPurchasedNumberLimit, recentSearchTtlMs, twilioReady } from "../config";
 import { keyringFromEnv, secretDigest } from "../crypto/credentials";
 import {
   findActiveStatement,
@@ -25,8 +25,7 @@ import { admitted, callerRateLimits } from "../http/rate-limits";
 import { refusalToApiError, UpstreamFailure } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
-import { livekitConfig } from "../livekit/config";
-import { livekitReady } from "../livekit/telephony";
+import { livekitConfig, livekitReady } from "../livekit/config";
 import { log } from "../log";
 import type { Limited } from "../rate-limits/limiter";
 import type { ImportSource } from "../saga/imports";
@@ -46,7 +45,6 @@ import {
   SearchAvailablePhoneNumbersQuerySchema,
   UpdatePhoneNumberRequestSchema,
 } from "../schemas/requests";
-import { twilioCarrier } from "../twilio/carrier";
 
 function workspaceNumbers(c: Context<AppEnv>) {
   return workspaceObject(c.env, c.get("caller").workspaceId);
@@ -96,16 +94,13 @@ async function settled<T extends AnyOutcome>(
  * which every number is wired into.
  */
 function carrierOrUnavailable(c: Context<AppEnv>, options = { needsTrunk: false }) {
-  const logContext = { request_id: c.get("requestId"), workspace_id: c.get("caller").workspaceId };
-  const carrier = twilioCarrier(c.env, logContext, options);
-  if (!carrier || (options.needsTrunk && !livekitReady(livekitConfig(c.env)))) {
+  if (!twilioReady(c.env, options) || (options.needsTrunk && !livekitReady(livekitConfig(c.env)))) {
     throw new ApiError(
       503,
       "service_unavailable",
       "Phone-number purchasing is not configured here.",
     );
   }
-  return carrier;
 }
 
 /**
