@@ -29,13 +29,15 @@ export const requireApiKey = appMiddleware(async (c, next) => {
 /**
  * Looks up the caller by its key's hash, batched with the route's own statements (which find
  * their workspace through the same hash), in one D1 round trip through the request's read
- * session (the nearest replica, see read-your-writes.ts). An unknown or revoked key is a 401.
+ * session (the nearest replica, see read-your-writes.ts; `ownWrites` when the statements read
+ * what the client's writes change). An unknown or revoked key is a 401.
  */
 export async function resolveCaller(
   c: Context<AppEnv>,
   statements: (db: D1Reader) => D1PreparedStatement[] = () => [],
+  options = { ownWrites: false },
 ): Promise<{ caller: Caller; results: D1Result[] }> {
-  const db = await readSession(c);
+  const db = await readSession(c, options);
   const [callerResult, ...results] = await db.batch([
     findCallerStatement(db, c.get("keyHash")),
     ...statements(db),

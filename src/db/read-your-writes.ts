@@ -41,14 +41,25 @@ async function cachedBookmark(keyHash: string): Promise<string | null> {
 
 /**
  * The D1 session this request reads through: at least as new as the client's last write when
- * it carries its bookmark (header, or this location's cache), else the nearest replica.
+ * it carries its bookmark (header, or with `ownWrites` this location's cache), else the nearest
+ * replica. Reads of the workspace's numbers (list, get) pass `ownWrites`; routes that hand their
+ * work to the workspace's object (search and the writes) read only the key and the agent here,
+ * which the client's own writes never change, and the object reads the primary itself: they
+ * skip the cache lookup.
  */
-export async function readSession(c: Context<AppEnv>): Promise<D1Reader> {
+export async function readSession(
+  c: Context<AppEnv>,
+  { ownWrites }: { ownWrites: boolean },
+): Promise<D1Reader> {
   const open = c.get("d1Session");
   if (open) return open;
   const given = c.req.header(BOOKMARK_HEADER);
   const bookmark =
-    given && BOOKMARK_SHAPE.test(given) ? given : await cachedBookmark(c.get("keyHash"));
+    given && BOOKMARK_SHAPE.test(given)
+      ? given
+      : ownWrites
+        ? await cachedBookmark(c.get("keyHash"))
+        : null;
   const session = c.env.DB.withSession(bookmark ?? "first-unconstrained");
   c.set("d1Session", session);
   return session;

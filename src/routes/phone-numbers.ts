@@ -249,7 +249,11 @@ export const phoneNumbers = new Hono<AppEnv>()
   )
 
   .get("/", async (c) => {
-    const { results } = await resolveCaller(c, (db) => [listActiveStatement(db, c.get("keyHash"))]);
+    const { results } = await resolveCaller(
+      c,
+      (db) => [listActiveStatement(db, c.get("keyHash"))],
+      { ownWrites: true },
+    );
     const rows = (results[0]?.results ?? []) as PhoneNumberRow[];
     return c.json({ numbers: rows.map(toPhoneNumber) }, 200);
   })
@@ -257,8 +261,10 @@ export const phoneNumbers = new Hono<AppEnv>()
   .get("/:id", async (c) => {
     const id = c.req.param("id");
     const valid = isId("phone", id);
-    const { results } = await resolveCaller(c, (db) =>
-      valid ? [findActiveStatement(db, c.get("keyHash"), id)] : [],
+    const { results } = await resolveCaller(
+      c,
+      (db) => (valid ? [findActiveStatement(db, c.get("keyHash"), id)] : []),
+      { ownWrites: true },
     );
     const row = results[0]?.results[0] as PhoneNumberRow | undefined;
     if (!row) throw phoneNumberNotFound();
