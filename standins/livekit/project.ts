@@ -19,7 +19,9 @@ import {
   checkDispatchRuleConflicts,
   checkInboundConflicts,
   chooseInboundTrunk,
+  dispatchRuleKeys,
   type Info,
+  inboundTrunkKeys,
   legacyTrunkInfo,
   matchingRules,
   object,
@@ -188,6 +190,66 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       entry TEXT NOT NULL
     )`);
+    // The conflict keys of every inbound trunk and dispatch rule (sip-rules.ts), so that a new
+    // one is checked against those sharing a key rather than against every one held: a project
+    // holding thousands stays as fast as LiveKit is, and the benchmark measures the API, not
+    // the stand-in's scans.
+    const indexed = this.#sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'conflict_keys'",
+      )
+      .one().n;
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS conflict_keys (
+      kind TEXT NOT NULL,
+      key TEXT NOT NULL,
+      owner TEXT NOT NULL
+    )`);
+    this.#sql.exec(
+      "CREATE INDEX IF NOT EXISTS conflict_keys_by_key ON conflict_keys (kind, key, owner)",
+    );
+    this.#sql.exec("CREATE INDEX IF NOT EXISTS conflict_keys_by_owner ON conflict_keys (owner)");
+    // A project kept from before the index (npm run dev's state): index what it holds.
+    if (indexed === 0) {
+      for (const trunk of this.#trunks("inbound")) this.#indexTrunk("inbound", trunk);
+      for (const rule of this.#rules()) this.#indexRule(rule);
+    }
+  }
+
+  /** Replaces the conflict keys of `owner` (a trunk or rule id) with `keys`. */
+  #index(kind: "inbound" | "rule", owner: string, keys: Set<string>): void {
+    this.#sql.exec("DELETE FROM conflict_keys WHERE owner = ?", owner);
+    for (const key of keys) {
+      this.#sql.exec(
+        "INSERT INTO conflict_keys (kind, key, owner) VALUES (?, ?, ?)",
+        kind,
+        key,
+        owner,
+      );
+    }
+  }
+
+  #indexTrunk(direction: Direction, trunk: Info): void {
+    if (direction === "inbound") {
+      this.#index("inbound", text(trunk, "sip_trunk_id"), inboundTrunkKeys(trunk));
+    }
+  }
+
+  #indexRule(rule: Info): void {
+    this.#index("rule", text(rule, "sip_dispatch_rule_id"), dispatchRuleKeys(rule));
+  }
+
+  /** The ids of other trunks or rules sharing one of `keys`. */
+  #sharingKeys(kind: "inbound" | "rule", keys: Set<string>, except: string): string[] {
+    return this.#sql
+      .exec<{ owner: string }>(
+        `SELECT DISTINCT owner FROM conflict_keys
+          WHERE kind = ? AND owner != ? AND key IN (SELECT value FROM json_each(?))`,
+        kind,
+        except,
+        JSON.stringify([...keys]),
+      )
+      .toArray()
+      .map((row) => row.owner);
   }
 
   // ---- Twirp -----------------------------------------------------------------------------
@@ -431,9 +493,11 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
     }
     validateInboundTrunk(trunk);
     const id = text(trunk, "sip_trunk_id");
+    const candidates = this.#sharingKeys("inbound", inboundTrunkKeys(trunk), id);
+    if (candidates.length === 0) return;
     checkInboundConflicts(
       trunk,
-      this.#trunks("inbound").filter((other) => text(other, "sip_trunk_id") !== id),
+      this.#trunks("inbound").filter((other) => candidates.includes(text(other, "sip_trunk_id"))),
     );
   }
 
@@ -455,6 +519,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
       direction,
       JSON.stringify(trunk),
     );
+    this.#indexTrunk(direction, trunk);
     return trunk;
   }
 
@@ -502,6 +567,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
     });
     this.#validateTrunk(direction, trunk);
     this.#sql.exec("UPDATE trunks SET info = ? WHERE id = ?", JSON.stringify(trunk), id);
+    this.#indexTrunk(direction, trunk);
     return trunk;
   }
 
@@ -530,6 +596,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
     const found = this.#trunk(id);
     if (!found) throw new TwirpError("not_found", TRUNK_NOT_FOUND);
     this.#sql.exec("DELETE FROM trunks WHERE id = ?", id);
+    this.#sql.exec("DELETE FROM conflict_keys WHERE owner = ?", id);
     // Dispatch rules naming the trunk keep its id, as LiveKit's do.
     return legacyTrunkInfo(found.info, found.direction);
   }
@@ -554,9 +621,11 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
   #validateRule(rule: Info): void {
     validateDispatchRule(rule);
     const id = text(rule, "sip_dispatch_rule_id");
+    const candidates = this.#sharingKeys("rule", dispatchRuleKeys(rule), id);
+    if (candidates.length === 0) return;
     checkDispatchRuleConflicts(
       rule,
-      this.#rules().filter((other) => text(other, "sip_dispatch_rule_id") !== id),
+      this.#rules().filter((other) => candidates.includes(text(other, "sip_dispatch_rule_id"))),
     );
   }
 
@@ -586,6 +655,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
       text(rule, "sip_dispatch_rule_id"),
       JSON.stringify(rule),
     );
+    this.#indexRule(rule);
     return rule;
   }
 
@@ -620,6 +690,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
     });
     this.#validateRule(rule);
     this.#sql.exec("UPDATE dispatch_rules SET info = ? WHERE id = ?", JSON.stringify(rule), id);
+    this.#indexRule(rule);
     return rule;
   }
 
@@ -647,6 +718,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
   #deleteDispatchRule(id: string): Info {
     const rule = this.#requireRule(id);
     this.#sql.exec("DELETE FROM dispatch_rules WHERE id = ?", id);
+    this.#sql.exec("DELETE FROM conflict_keys WHERE owner = ?", id);
     // Phone numbers lose the rule; one left with none goes offline.
     for (const number of this.#phoneNumbers()) {
       const ruleIds = strings(number, "sip_dispatch_rule_ids");
@@ -888,7 +960,14 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
 
   reset(): void {
     this.#latencyMs = 0;
-    for (const table of ["trunks", "dispatch_rules", "phone_numbers", "faults", "request_log"]) {
+    for (const table of [
+      "trunks",
+      "dispatch_rules",
+      "conflict_keys",
+      "phone_numbers",
+      "faults",
+      "request_log",
+    ]) {
       this.#sql.exec(`DELETE FROM ${table}`);
     }
   }

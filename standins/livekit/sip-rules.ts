@@ -97,23 +97,28 @@ export function validateOutboundTrunk(trunk: Info): void {
 }
 
 /**
+ * The calls an inbound trunk claims, as `called|caller` keys (`*` for any): two trunks sharing a
+ * key conflict (see checkInboundConflicts). The project indexes them to find candidates fast.
+ */
+export function inboundTrunkKeys(t: Info): Set<string> {
+  const called = strings(t, "numbers").map(normalizeNumber);
+  const callers = strings(t, "allowed_numbers").map(normalizeNumber);
+  const out = new Set<string>();
+  for (const to of called.length > 0 ? called : ["*"]) {
+    for (const from of callers.length > 0 ? callers : ["*"]) out.add(`${to}|${from}`);
+  }
+  return out;
+}
+
+/**
  * Two inbound trunks conflict when they would both claim a call: the same called number (or
  * both claiming any number) from the same caller (or both accepting any caller). allowed_numbers
  * that differ tell them apart.
  */
 export function checkInboundConflicts(trunk: Info, others: Info[]): void {
-  const keys = (t: Info) => {
-    const called = strings(t, "numbers").map(normalizeNumber);
-    const callers = strings(t, "allowed_numbers").map(normalizeNumber);
-    const out = new Set<string>();
-    for (const to of called.length > 0 ? called : ["*"]) {
-      for (const from of callers.length > 0 ? callers : ["*"]) out.add(`${to}|${from}`);
-    }
-    return out;
-  };
-  const mine = keys(trunk);
+  const mine = inboundTrunkKeys(trunk);
   for (const other of others) {
-    const shared = [...keys(other)].filter((key) => mine.has(key));
+    const shared = [...inboundTrunkKeys(other)].filter((key) => mine.has(key));
     if (shared.length === 0) continue;
     const numbers = [...new Set(shared.map((key) => key.split("|")[0]))]
       .map((n) => (n === "*" ? "(any)" : n))
@@ -182,28 +187,33 @@ export function validateDispatchRule(rule: Info): void {
 }
 
 /**
+ * The calls a dispatch rule takes, as `trunk|called|caller|pin` keys (`*` for any): two rules
+ * sharing a key conflict (see checkDispatchRuleConflicts). The project indexes them too.
+ */
+export function dispatchRuleKeys(r: Info): Set<string> {
+  const pin = text(ruleBody(r)?.body ?? {}, "pin");
+  const trunks = strings(r, "trunk_ids");
+  const called = strings(r, "numbers").map(normalizeNumber);
+  const callers = strings(r, "inbound_numbers").map(normalizeNumber);
+  const out = new Set<string>();
+  for (const trunk of trunks.length > 0 ? trunks : ["*"]) {
+    for (const to of called.length > 0 ? called : ["*"]) {
+      for (const from of callers.length > 0 ? callers : ["*"]) {
+        out.add(`${trunk}|${to}|${from}|${pin}`);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Two dispatch rules conflict when they share a trunk (or both apply to every trunk), a called
  * number (or both to every number), a calling number (likewise) and the PIN.
  */
 export function checkDispatchRuleConflicts(rule: Info, others: Info[]): void {
-  const keys = (r: Info) => {
-    const pin = text(ruleBody(r)?.body ?? {}, "pin");
-    const trunks = strings(r, "trunk_ids");
-    const called = strings(r, "numbers").map(normalizeNumber);
-    const callers = strings(r, "inbound_numbers").map(normalizeNumber);
-    const out = new Set<string>();
-    for (const trunk of trunks.length > 0 ? trunks : ["*"]) {
-      for (const to of called.length > 0 ? called : ["*"]) {
-        for (const from of callers.length > 0 ? callers : ["*"]) {
-          out.add(`${trunk}|${to}|${from}|${pin}`);
-        }
-      }
-    }
-    return out;
-  };
-  const mine = keys(rule);
+  const mine = dispatchRuleKeys(rule);
   for (const other of others) {
-    if ([...keys(other)].some((key) => mine.has(key))) {
+    if ([...dispatchRuleKeys(other)].some((key) => mine.has(key))) {
       throw new TwirpError(
         "invalid_argument",
         `Conflicting SIP Dispatch Rules: same Trunk+Number+PIN combination for "${text(rule, "sip_dispatch_rule_id")}" and "${text(other, "sip_dispatch_rule_id")}"`,

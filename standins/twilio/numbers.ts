@@ -84,6 +84,23 @@ export function notForSale(sql: SqlStorage, now: number): Set<string> {
   return numbers;
 }
 
+/** notForSale(sql, now).has(phoneNumber), for one number: two indexed lookups. */
+export function isNotForSale(sql: SqlStorage, now: number, phoneNumber: string): boolean {
+  const owned = sql
+    .exec("SELECT 1 FROM owned_numbers WHERE phone_number = ? LIMIT 1", phoneNumber)
+    .toArray();
+  if (owned.length > 0) return true;
+  return (
+    sql
+      .exec(
+        "SELECT 1 FROM released_numbers WHERE phone_number = ? AND available_at > ?",
+        phoneNumber,
+        now,
+      )
+      .toArray().length > 0
+  );
+}
+
 export function insertNumber(
   sql: SqlStorage,
   options: {
@@ -202,7 +219,7 @@ export function purchase(ctx: RequestContext, hiddenForMs: number): TwilioReply 
     if (phoneNumber === MAGIC_INVALID) return refuse(21421, "PhoneNumber is invalid");
     if (phoneNumber === MAGIC_AVAILABLE) return created(phoneNumber);
     if (!E164.test(phoneNumber)) return refuse(21421, "PhoneNumber is invalid");
-    if (!isCatalogued(phoneNumber) || notForSale(ctx.sql, ctx.now).has(phoneNumber)) {
+    if (!isCatalogued(phoneNumber) || isNotForSale(ctx.sql, ctx.now, phoneNumber)) {
       return refuse(21422, "Phone number is not available");
     }
     return created(phoneNumber);

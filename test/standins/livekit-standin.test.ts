@@ -418,6 +418,28 @@ describe("LiveKit's conflict rules", () => {
     expect((await livekitStandin.state()).dispatch_rules).toHaveLength(5);
   });
 
+  it("checks against what trunks and rules claim now: after an update or a delete", async () => {
+    const trunk = await createInbound({ name: "moving", numbers: ["+14155550110"] });
+    const trunkId = trunk.sip_trunk_id as string;
+    // The trunk moves to another number: its old one is free, its new one taken.
+    await twirpOk("UpdateSIPInboundTrunk", {
+      sip_trunk_id: trunkId,
+      update: { numbers: { set: ["+14155550111"] } },
+    });
+    await createInbound({ name: "takes the old number", numbers: ["+14155550110"] });
+    const taken = await twirpError("CreateSIPInboundTrunk", {
+      trunk: { numbers: ["+14155550111"] },
+    });
+    expect(taken.msg).toContain(trunkId);
+    // Deleted, it claims nothing.
+    await twirpOk("DeleteSIPTrunk", { sip_trunk_id: trunkId });
+    await createInbound({ name: "takes the new number", numbers: ["+14155550111"] });
+
+    const rule = await createRule(agentRule({ numbers: ["+14155550112"], agent: "a" }));
+    await twirpOk("DeleteSIPDispatchRule", { sip_dispatch_rule_id: rule.sip_dispatch_rule_id });
+    await createRule(agentRule({ numbers: ["+14155550112"], agent: "b" }));
+  });
+
   it("lets outbound trunks share numbers", async () => {
     const trunk = { address: "example.pstn.twilio.com", numbers: ["+14155550100"] };
     await createOutbound(trunk);
