@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { RequestIdVariables } from "hono/request-id";
 import type { D1Reader } from "./db/read-your-writes";
 import type { BodyRead } from "./http/json-body";
+import type { UpstreamCall } from "./log";
 
 /** The caller, as established by its API key. */
 export type Caller = {
@@ -30,6 +31,8 @@ export type AppEnv = {
     bodyRead: BodyRead;
     /** The D1 session of the request's reads (see readSession). */
     d1Session: D1Reader;
+    /** The carrier and LiveKit calls the request made that went well, for its log line. */
+    upstream: UpstreamCall[];
   };
 };
 

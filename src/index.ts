@@ -22,18 +22,23 @@ app.use(async (c, next) => {
   await next();
 });
 
-// One structured line per request; never headers or bodies, which may hold keys.
+// One structured line per request, with the upstream calls it made that went well (see
+// logUpstreamCall); never headers or bodies, which may hold keys.
 app.use(async (c, next) => {
   const started = Date.now();
   await next();
+  const upstream = c.get("upstream");
   log.info("request", {
     request_id: c.get("requestId"),
     workspace_id: c.get("caller")?.workspaceId ?? null,
     key_id: c.get("caller")?.keyId ?? null,
     method: c.req.method,
-    route: routePath(c, -1),
+    // The route that answered (after next(), the route index is the responder's): the last
+    // matched route would name GET /:id for GET /available.
+    route: routePath(c),
     status: c.res.status,
     duration_ms: Date.now() - started,
+    ...(upstream && upstream.length > 0 ? { upstream } : {}),
   });
 });
 

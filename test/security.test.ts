@@ -74,22 +74,42 @@ describe("secrets", () => {
 });
 
 describe("events an operator can alert on", () => {
-  it("logs Twilio calls and purchases with the request id, workspace and number", async () => {
+  it("logs purchases, and the request's upstream calls on its line, with the request id, workspace and number", async () => {
     const ws = await createWorkspace();
     const [found] = await search(ws, "area_code=664");
     const response = await purchase(ws, { e164: found?.e164 }, { "x-request-id": "buy-664" });
     expect(response.status).toBe(201);
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    // The calls that went well are listed on the request's one line, not each on its own.
+    const call = (service: string, operation: string, status: number) =>
+      expect.objectContaining({ service, operation, status, duration_ms: expect.any(Number) });
     expect(entries).toContainEqual(
       expect.objectContaining({
         level: "info",
-        event: "twilio_call",
+        event: "request",
         request_id: "buy-664",
         workspace_id: ws.id,
-        operation: "purchase",
-        twilio_status: 201,
-        duration_ms: expect.any(Number),
+        status: 201,
+        route: "/v1/agents/phone-numbers/purchase",
+        upstream: [
+          call("twilio", "purchase", 201),
+          // The workspace's first number: its outbound trunk is created with it.
+          call("livekit", "CreateSIPOutboundTrunk", 200),
+          call("livekit", "CreateSIPInboundTrunk", 200),
+        ],
       }),
+    );
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        event: "request",
+        workspace_id: ws.id,
+        method: "GET",
+        route: "/v1/agents/phone-numbers/available",
+        upstream: [call("twilio", "search", 200)],
+      }),
+    );
+    expect(entries.filter((e) => e.event === "twilio_call" || e.event === "livekit_call")).toEqual(
+      [],
     );
     expect(entries).toContainEqual(
       expect.objectContaining({

@@ -1,3 +1,4 @@
+import type { UpstreamCall } from "../log";
 import { UpstreamFailure } from "../saga/ports";
 import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import { twilioCarrier } from "../twilio/carrier";
@@ -9,6 +10,8 @@ export type SearchRequest = {
   /** How long the numbers found may be bought by this workspace. */
   ttlMs: number;
   requestId: string;
+  /** Set by the workspace's object: the calls that went well are listed here. */
+  upstream?: UpstreamCall[];
 };
 
 /** A search's result; a carrier failure as plain data, since errors lose their class over RPC. */
@@ -28,6 +31,7 @@ export async function searchCarrier(env: Env, request: SearchRequest): Promise<S
   const carrier = twilioCarrier(env, {
     request_id: request.requestId,
     workspace_id: request.workspaceId,
+    ...(request.upstream ? { upstream: request.upstream } : {}),
   });
   // The route refuses searches on a deployment without Twilio, before the object.
   if (!carrier) throw new Error("Twilio is not configured on this deployment");

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RatePolicy } from "../config";
+import type { UpstreamCall } from "../log";
 import type { Limited } from "../rate-limits/limiter";
 import type { ImportRequest } from "../saga/imports";
 import type { Idempotency } from "../saga/ledger";
@@ -8,8 +9,11 @@ import type { PurchaseOutcome, ReleaseOutcome, UpdateOutcome } from "../saga/out
 import type { SearchOutcome, SearchRequest } from "./search";
 import type { WorkspaceParts } from "./workspace-parts";
 
-/** An answer of the object: the saga's outcome, and the D1 bookmark of its writes so far. */
-export type WithBookmark<T> = T & { bookmark: string | null };
+/**
+ * An answer of the object: the saga's outcome, the D1 bookmark of its writes so far, and the
+ * upstream calls that went well, for the request's log line (see logUpstreamCall).
+ */
+export type ObjectAnswer<T> = T & { bookmark: string | null; upstream: UpstreamCall[] };
 
 /**
  * One per workspace, reached by the workspace id: serializes the workspace's purchases,
@@ -49,10 +53,14 @@ export class WorkspaceNumbers extends DurableObject<Env> {
    * Searches the carrier's inventory, within the workspace's search limit, and remembers the
    * numbers found: only these may be bought, until they expire.
    */
-  search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchOutcome>> {
+  search(
+    request: SearchRequest,
+    limit: RatePolicy,
+  ): Promise<Limited<SearchOutcome & { upstream: UpstreamCall[] }>> {
     const { limits, saga, search } = this.#ready;
+    const upstream: UpstreamCall[] = [];
     return limits.run("search", limit, async () => {
-      const outcome = await search(request);
+      const outcome = { ...(await search({ ...request, upstream })), upstream };
       if (outcome.ok) {
         saga.rememberSearch(
           outcome.numbers.map((n) => n.e164),
@@ -66,9 +74,12 @@ export class WorkspaceNumbers extends DurableObject<Env> {
   purchase(
     request: PurchaseRequest,
     limit: RatePolicy,
-  ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
+  ): Promise<Limited<ObjectAnswer<PurchaseOutcome>>> {
     const { limits, saga } = this.#ready;
-    return limits.run("write", limit, async () => this.#withBookmark(await saga.purchase(request)));
+    const upstream: UpstreamCall[] = [];
+    return limits.run("write", limit, async () =>
+      this.#answer(await saga.purchase({ ...request, upstream }), upstream),
+    );
   }
 
   /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
@@ -76,24 +87,31 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     request: ImportRequest,
     idempotency: Idempotency | null,
     limit: RatePolicy,
-  ): Promise<Limited<WithBookmark<PurchaseOutcome>>> {
+  ): Promise<Limited<ObjectAnswer<PurchaseOutcome>>> {
     const { limits, saga } = this.#ready;
+    const upstream: UpstreamCall[] = [];
     return limits.run("write", limit, async () =>
-      this.#withBookmark(await saga.importNumber(request, idempotency)),
+      this.#answer(await saga.importNumber({ ...request, upstream }, idempotency), upstream),
     );
   }
 
-  update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<WithBookmark<UpdateOutcome>>> {
+  update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<ObjectAnswer<UpdateOutcome>>> {
     const { limits, saga } = this.#ready;
-    return limits.run("write", limit, async () => this.#withBookmark(await saga.update(request)));
+    const upstream: UpstreamCall[] = [];
+    return limits.run("write", limit, async () =>
+      this.#answer(await saga.update({ ...request, upstream }), upstream),
+    );
   }
 
   release(
     request: ReleaseRequest,
     limit: RatePolicy,
-  ): Promise<Limited<WithBookmark<ReleaseOutcome>>> {
+  ): Promise<Limited<ObjectAnswer<ReleaseOutcome>>> {
     const { limits, saga } = this.#ready;
-    return limits.run("write", limit, async () => this.#withBookmark(await saga.release(request)));
+    const upstream: UpstreamCall[] = [];
+    return limits.run("write", limit, async () =>
+      this.#answer(await saga.release({ ...request, upstream }), upstream),
+    );
   }
 
   /** Reconciliation: the carrier no longer holds this number. */
@@ -105,8 +123,8 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     return this.#ready.saga.finishDueWork();
   }
 
-  #withBookmark<T extends object>(outcome: T): WithBookmark<T> {
-    return { ...outcome, bookmark: this.#ready.d1.getBookmark() };
+  #answer<T extends object>(outcome: T, upstream: UpstreamCall[]): ObjectAnswer<T> {
+    return { ...outcome, bookmark: this.#ready.d1.getBookmark(), upstream };
   }
 }
 

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { type LogFields, log } from "../log";
+import { type LogFields, log, logUpstreamCall } from "../log";
 import type { LiveKitConfig, LiveKitCredentials } from "./config";
 import { isTwirpCode, kindForHttpStatus, LiveKitError, TWIRP_CODE_KINDS } from "./failures";
 import { sipAdminToken } from "./token";
@@ -540,12 +540,16 @@ export class LiveKitClient {
     if (response.ok) {
       const parsed = schema.safeParse(json);
       if (!parsed.success) throw this.#unreadable(call.method, started);
-      log.info("livekit_call", {
-        ...this.#logContext,
-        operation: call.method,
-        livekit_status: response.status,
-        duration_ms: Date.now() - started,
-      });
+      logUpstreamCall(
+        this.#logContext,
+        {
+          service: "livekit",
+          operation: call.method,
+          status: response.status,
+          duration_ms: Date.now() - started,
+        },
+        "livekit_call",
+      );
       return parsed.data;
     }
 

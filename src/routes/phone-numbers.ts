@@ -18,7 +18,7 @@ import {
 } from "../db/phone-numbers";
 import { rememberWrite } from "../db/read-your-writes";
 import type { SearchOutcome } from "../durable-objects/search";
-import { type WithBookmark, workspaceObject } from "../durable-objects/workspace-numbers";
+import { type ObjectAnswer, workspaceObject } from "../durable-objects/workspace-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
 import { admitted, callerRateLimits } from "../http/rate-limits";
@@ -26,7 +26,7 @@ import { refusalToApiError, UpstreamFailure } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { livekitConfig, livekitReady } from "../livekit/config";
-import { log } from "../log";
+import { log, type UpstreamCall } from "../log";
 import type { Limited } from "../rate-limits/limiter";
 import type { ImportSource } from "../saga/imports";
 import type { Idempotency } from "../saga/ledger";
@@ -79,10 +79,11 @@ async function inWorkspace<T>(c: Context<AppEnv>, call: () => Promise<unknown>):
  */
 async function settled<T extends AnyOutcome>(
   c: Context<AppEnv>,
-  result: Limited<WithBookmark<T>>,
+  result: Limited<ObjectAnswer<T>>,
   idempotency: Idempotency | null,
 ): Promise<Exclude<T, Refusal>> {
   const outcome = admitted(c, result);
+  c.set("upstream", outcome.upstream);
   await rememberWrite(c, outcome.bookmark);
   if (!outcome.ok) throw refusalToApiError(outcome, { idempotencyKey: idempotency !== null });
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
@@ -134,19 +135,22 @@ export const phoneNumbers = new Hono<AppEnv>()
       carrierOrUnavailable(c);
       // The workspace's search limit, then Twilio, then the numbers remembered as buyable: all
       // in its object, so that a search over the limit never reaches Twilio.
-      const result = await inWorkspace<Limited<SearchOutcome>>(c, () =>
-        workspaceNumbers(c).search(
-          {
-            workspaceId: c.get("caller").workspaceId,
-            areaCode: query.area_code,
-            limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
-            ttlMs: recentSearchTtlMs(c.env),
-            requestId: c.get("requestId"),
-          },
-          callerRateLimits(c).search,
-        ),
+      const result = await inWorkspace<Limited<SearchOutcome & { upstream: UpstreamCall[] }>>(
+        c,
+        () =>
+          workspaceNumbers(c).search(
+            {
+              workspaceId: c.get("caller").workspaceId,
+              areaCode: query.area_code,
+              limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
+              ttlMs: recentSearchTtlMs(c.env),
+              requestId: c.get("requestId"),
+            },
+            callerRateLimits(c).search,
+          ),
       );
       const outcome = admitted(c, result);
+      c.set("upstream", outcome.upstream);
       if (!outcome.ok) {
         const { kind, message, details } = outcome.failure;
         throw new UpstreamFailure(kind, message, details);
@@ -175,7 +179,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: its write limit, a repeated key, the recent
       // search, the agent, the caps; then the saga's steps (see NumberSaga.purchase).
-      const result = await inWorkspace<Limited<WithBookmark<PurchaseOutcome>>>(c, () =>
+      const result = await inWorkspace<Limited<ObjectAnswer<PurchaseOutcome>>>(c, () =>
         workspaceNumbers(c).purchase(
           {
             workspaceId: caller.workspaceId,
@@ -223,7 +227,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: a repeated key, the agent, the number held, the
       // caps; then the saga's steps (see NumberSaga.importNumber).
-      const result = await inWorkspace<Limited<WithBookmark<PurchaseOutcome>>>(c, () =>
+      const result = await inWorkspace<Limited<ObjectAnswer<PurchaseOutcome>>>(c, () =>
         workspaceNumbers(c).importNumber(
           {
             workspaceId: caller.workspaceId,
@@ -291,7 +295,7 @@ export const phoneNumbers = new Hono<AppEnv>()
       });
       // The workspace's own rules, in order: its write limit, a repeated key, the number, the
       // agent; then D1, then the carrier and LiveKit (see NumberSaga.update).
-      const result = await inWorkspace<Limited<WithBookmark<UpdateOutcome>>>(c, () =>
+      const result = await inWorkspace<Limited<ObjectAnswer<UpdateOutcome>>>(c, () =>
         workspaceNumbers(c).update(
           {
             workspaceId: c.get("caller").workspaceId,
@@ -315,7 +319,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     await resolveCaller(c);
     if (!isId("phone", id)) throw phoneNumberNotFound();
     const idempotency = await idempotencyOf(c, { operation: "release", id });
-    const result = await inWorkspace<Limited<WithBookmark<ReleaseOutcome>>>(c, () =>
+    const result = await inWorkspace<Limited<ObjectAnswer<ReleaseOutcome>>>(c, () =>
       workspaceNumbers(c).release(
         {
           workspaceId: c.get("caller").workspaceId,

@@ -1,6 +1,7 @@
 import { billedToPlatform } from "../billing";
 import { type NewPhoneNumber, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
+import type { UpstreamCall } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { type LedgerRow, recordOf } from "./ledger";
 import type { Refusal } from "./outcomes";
@@ -34,6 +35,8 @@ export type ImportRequest = {
   /** source byoc: the workspace's SIP trunk. */
   trunkId: string | null;
   requestId: string;
+  /** Set by the workspace's object: the calls that went well are listed here. */
+  upstream?: UpstreamCall[];
 };
 
 /**

@@ -1,5 +1,6 @@
 import { type NewPhoneNumber, type PhoneNumberRow, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
+import type { UpstreamCall } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { fullJitterDelayMs, nextAttemptDelayMs } from "./backoff";
 import { type ImportRequest, isImported, NumberImports } from "./imports";
@@ -27,6 +28,8 @@ export type PurchaseRequest = {
   purchasedNumberLimit: number;
   idempotency: Idempotency | null;
   requestId: string;
+  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
+  upstream?: UpstreamCall[];
 };
 
 export type UpdateRequest = {
@@ -40,6 +43,8 @@ export type UpdateRequest = {
   agentName: string | null;
   idempotency: Idempotency | null;
   requestId: string;
+  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
+  upstream?: UpstreamCall[];
 };
 
 export type ReleaseRequest = {
@@ -47,6 +52,8 @@ export type ReleaseRequest = {
   id: string;
   idempotency: Idempotency | null;
   requestId: string;
+  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
+  upstream?: UpstreamCall[];
 };
 
 export type SagaSettings = {
@@ -67,7 +74,24 @@ export type SagaSettings = {
   outboundAddress: string;
 };
 
-type Driver = { by: "request" | "alarm"; requestId: string | null };
+/**
+ * Who moves a row: a request, or the alarm. A request's `upstream` collects the carrier and
+ * LiveKit calls that went well, for its one log line (see logUpstreamCall).
+ */
+type Driver = { by: "request" | "alarm"; requestId: string | null; upstream?: UpstreamCall[] };
+
+/** What every request to the saga carries besides its own fields. */
+type FromRequest = {
+  requestId: string;
+  /** Set by the workspace's object: where the calls that went well are listed. */
+  upstream?: UpstreamCall[];
+};
+
+const byRequest = (request: FromRequest): Driver => ({
+  by: "request",
+  requestId: request.requestId,
+  upstream: request.upstream,
+});
 
 /** What one step of a row came to: the client's answer, or "continue" to the next step. */
 type Step = AnyOutcome | "continue";
@@ -128,7 +152,7 @@ export class NumberSaga {
   async purchase(request: PurchaseRequest): Promise<PurchaseOutcome> {
     const { ledger, clock } = this.ports;
     const now = clock.now();
-    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    const repeated = await this.#repeated(request.idempotency, request);
     if (repeated) return repeated as PurchaseOutcome;
 
     if (!ledger.wasSearched(request.e164, now)) return refuse("not_searched");
@@ -185,10 +209,7 @@ export class NumberSaga {
     });
     if (refusal) return refusal;
 
-    return this.#wakeThenDrive(id, now, {
-      by: "request",
-      requestId: request.requestId,
-    }) as Promise<PurchaseOutcome>;
+    return this.#wakeThenDrive(id, now, byRequest(request)) as Promise<PurchaseOutcome>;
   }
 
   /**
@@ -205,7 +226,7 @@ export class NumberSaga {
     const imports = this.#imports;
     if (!imports) throw new Error("imports are not configured on this deployment");
     const now = clock.now();
-    const repeated = await this.#repeated(idempotency, request.requestId);
+    const repeated = await this.#repeated(idempotency, request);
     if (repeated) return repeated as PurchaseOutcome;
     if (request.agentId && !request.agentName) return refuse("agent_unknown");
 
@@ -216,6 +237,7 @@ export class NumberSaga {
       workspace_id: request.workspaceId,
       number_id: id,
       e164: request.e164,
+      ...(request.upstream ? { upstream: request.upstream } : {}),
     };
     const held = ledger.holdings(request.e164);
     if (held.sameNumber > 0) {
@@ -291,10 +313,7 @@ export class NumberSaga {
     });
     if (refusal) return refusal;
     await scheduler.wakeBy(now + this.settings.graceMs);
-    return this.#drive(id, {
-      by: "request",
-      requestId: request.requestId,
-    }) as Promise<PurchaseOutcome>;
+    return this.#drive(id, byRequest(request)) as Promise<PurchaseOutcome>;
   }
 
   /**
@@ -318,7 +337,7 @@ export class NumberSaga {
   async #update(request: UpdateRequest): Promise<UpdateOutcome> {
     const { ledger, records, clock, log } = this.ports;
     const now = clock.now();
-    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    const repeated = await this.#repeated(request.idempotency, request);
     if (repeated) return repeated as UpdateOutcome;
 
     const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
@@ -366,7 +385,7 @@ export class NumberSaga {
     });
     if (ledger.get(row.id)?.state === "updating" && !this.#inFlight.has(row.id)) {
       try {
-        await this.#wakeThenDrive(row.id, now, { by: "request", requestId: request.requestId });
+        await this.#wakeThenDrive(row.id, now, byRequest(request));
       } catch (error) {
         // The change is recorded; carrying it upstream is the alarm's work now.
         log.warn("update_not_carried", { number_id: row.id, error: String(error) });
@@ -379,7 +398,7 @@ export class NumberSaga {
   async release(request: ReleaseRequest): Promise<ReleaseOutcome> {
     const { ledger, clock } = this.ports;
     const now = clock.now();
-    const repeated = await this.#repeated(request.idempotency, request.requestId);
+    const repeated = await this.#repeated(request.idempotency, request);
     if (repeated) return repeated as ReleaseOutcome;
 
     const row = ledger.get(request.id) ?? (await this.#learn(request.workspaceId, request.id));
@@ -395,10 +414,7 @@ export class NumberSaga {
       });
       if (request.idempotency) this.#bindKey(request.idempotency, row.id, "release", now);
     });
-    return this.#wakeThenDrive(row.id, now, {
-      by: "request",
-      requestId: request.requestId,
-    }) as Promise<ReleaseOutcome>;
+    return this.#wakeThenDrive(row.id, now, byRequest(request)) as Promise<ReleaseOutcome>;
   }
 
   /**
@@ -928,7 +944,10 @@ export class NumberSaga {
   }
 
   /** For a request whose Idempotency-Key was seen before: its answer; otherwise null. */
-  async #repeated(idempotency: Idempotency | null, requestId: string): Promise<AnyOutcome | null> {
+  async #repeated(
+    idempotency: Idempotency | null,
+    request: FromRequest,
+  ): Promise<AnyOutcome | null> {
     if (!idempotency) return null;
     const { ledger, clock } = this.ports;
     const prior = ledger.findKey(idempotency.key, clock.now() - this.settings.idempotencyTtlMs);
@@ -949,7 +968,7 @@ export class NumberSaga {
       return null;
     }
     // The first request died or answered before its work was done: resume it.
-    return this.#drive(row.id, { by: "request", requestId });
+    return this.#drive(row.id, byRequest(request));
   }
 
   #bindKey(idempotency: Idempotency, numberId: string, operation: KeyedOperation, now: number) {
@@ -983,6 +1002,7 @@ export class NumberSaga {
       workspace_id: recordOf(row).workspace_id,
       number_id: row.id,
       e164: row.e164,
+      ...(driver.upstream ? { upstream: driver.upstream } : {}),
     };
   }
 }

@@ -1,5 +1,5 @@
 import type { TwilioConfig, TwilioCredentials } from "../config";
-import { type LogFields, log } from "../log";
+import { type LogFields, log, logUpstreamCall } from "../log";
 import { fullJitterDelayMs } from "../saga/backoff";
 import { TwilioError } from "./failures";
 import {
@@ -551,12 +551,16 @@ export class TwilioClient {
     }
 
     if (response.ok) {
-      log.info("twilio_call", {
-        ...this.#logContext,
-        operation: call.operation,
-        twilio_status: response.status,
-        duration_ms: Date.now() - started,
-      });
+      logUpstreamCall(
+        this.#logContext,
+        {
+          service: "twilio",
+          operation: call.operation,
+          status: response.status,
+          duration_ms: Date.now() - started,
+        },
+        "twilio_call",
+      );
       return text === "" ? undefined : safeJson(text);
     }
 
