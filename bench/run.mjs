@@ -783,8 +783,9 @@ async function main() {
   // The stand-ins alone: one outbound trunk for each direct purchase sequence to add its number
   // to, as each of the API's workspaces has its own; and, as each workspace's first purchase
   // left at the API's LiveKit stand-in, an inbound trunk with a dispatch rule beside each. The
-  // stand-in checks every new trunk and rule against those it holds, so both sides must hold as
-  // many for the comparison to be fair.
+  // stand-in checks every new trunk and rule against those sharing a number (an indexed lookup,
+  // standins/livekit/project.ts), so what each side holds should not matter; both hold as many
+  // all the same, so that no difference in the stand-ins' state can weigh on the comparison.
   const token = await livekitToken();
   const outboundTrunks = await mapLimit(
     Array.from({ length: 2 * options.purchases }, (_, i) => i),
