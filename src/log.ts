@@ -24,11 +24,11 @@ export type UpstreamCall = {
 };
 
 /**
- * Records an upstream call that went well. A line costs CPU (about half a millisecond each in
- * local workerd, `npm run bench`), so a request's successful calls go into the one line of the
- * request (`upstream`, see src/index.ts): the clients get the request's list in their log
- * context, `upstream`. Work without such a list (the alarm's, reconcile's) logs `event` on a
- * line of its own. Failed calls are always logged on their own line, at warn level.
+ * Records an upstream call that went well. Each line costs CPU and log volume (Workers Logs
+ * counts events), so a request's successful calls go into the one line of the request
+ * (`upstream`, see src/index.ts): the clients get the request's list in their log context,
+ * `upstream`. Work without such a list (the alarm's, reconcile's) logs `event` on a line of its
+ * own. Failed calls are always logged on their own line, at warn level.
  */
 export function logUpstreamCall(context: LogFields, call: UpstreamCall, event: string): void {
   const calls = context.upstream;
