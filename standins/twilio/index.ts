@@ -21,6 +21,7 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
   "purchase",
   "lookup",
   "release",
+  "update",
   "account",
   "caller_ids",
   "sip",

@@ -2,7 +2,7 @@
 // Kept free of runtime imports so tests can import them without pulling in the Worker.
 
 /**
- * Twilio operations; `update` (POST IncomingPhoneNumbers/{Sid}) is hit only by "any" faults.
+ * Twilio operations; `update`: POST IncomingPhoneNumbers/{Sid} (a label, a voice URL).
  * `account`: GET Accounts/{AC}.json; `caller_ids`: OutgoingCallerIds.json; `sip`: the SIP
  * CredentialLists and their Credentials; `trunking`: everything under trunking.twilio.com/v1.
  */
@@ -17,7 +17,7 @@ export type TwilioOperation =
   | "sip"
   | "trunking";
 
-export type FaultOperation = Exclude<TwilioOperation, "update"> | "any";
+export type FaultOperation = TwilioOperation | "any";
 
 export type FaultKind =
   | "status"

@@ -278,6 +278,38 @@ describe("releasing an imported twilio number", () => {
     });
   }
 
+  it("Twilio failing while the number's voice URL is restored: 503, still listed; the alarm restores it and finishes", async () => {
+    const { call } = await import("../helpers/workspaces");
+    const ws = await createWorkspace();
+    const e164 = fresh();
+    const account = await customerWithNumbers([e164]);
+    const number = await importOk(ws, twilioImport(account, e164));
+    // The number has left our trunk when the restore (POST IncomingPhoneNumbers/{sid}) fails.
+    await twilioStandin.addFault({ operation: "update", kind: "status", status: 503, times: 1 });
+    const url = `/v1/agents/phone-numbers/${number.id}`;
+    const response = await call(url, { key: ws.key, method: "DELETE" });
+    await expectError(response, 503, "service_unavailable");
+    expect((await call(url, { key: ws.key })).status).toBe(200);
+    const meanwhile = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+    expect(meanwhile).toMatchObject({ account_sid: account.account_sid, trunk_sid: null });
+    // The stand-in's log is shared with other test files: this number's updates only.
+    const restores = (await twilioStandin.requests()).filter(
+      (r) => r.operation === "update" && r.path.includes(meanwhile?.sid ?? "?"),
+    );
+    expect(restores.map((r) => r.status)).toEqual([503]);
+
+    await twilioStandin.clearFaults();
+    await runAlarmNow(ws);
+    expect((await call(url, { key: ws.key })).status).toBe(404);
+    const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+    expect(after).toMatchObject({
+      account_sid: account.account_sid,
+      trunk_sid: null,
+      voice_url: `https://customer.example/voice/${e164.slice(1)}`,
+    });
+    await expectImportInvariant(ws, [account]);
+  });
+
   it("a new import of another number with a rotated token replaces the stored one; DELETE of the first then works", async () => {
     const { call } = await import("../helpers/workspaces");
     const ws = await createWorkspace();
