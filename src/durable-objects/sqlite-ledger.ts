@@ -92,6 +92,11 @@ const MIGRATIONS: readonly string[] = [
     WHERE status IS NOT NULL;
    CREATE INDEX IF NOT EXISTS idempotency_keys_unanswered ON idempotency_keys (number_id)
      WHERE answer IS NULL;`,
+  // 7: every keyed write prunes the keys past their 24 h, and every search the numbers past
+  // their time to be bought: by index, not by reading every key or number kept (a busy
+  // workspace keeps thousands of each).
+  `CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);
+   CREATE INDEX IF NOT EXISTS recent_searches_expiry ON recent_searches (expires_at);`,
 ];
 
 /** SQL list of the states the alarm does not drive. */
