@@ -222,7 +222,7 @@ export class NumberSaga {
     request: ImportRequest,
     idempotency: Idempotency | null,
   ): Promise<PurchaseOutcome> {
-    const { ledger, clock, scheduler } = this.ports;
+    const { ledger, clock } = this.ports;
     const imports = this.#imports;
     if (!imports) throw new Error("imports are not configured on this deployment");
     const now = clock.now();
@@ -286,12 +286,12 @@ export class NumberSaga {
     };
     const progress = await imports.newProgress(id, request);
     const refusal = ledger.transaction((): Refusal | null => {
-      const now = ledger.holdings(request.e164);
-      if (now.sameNumber > 0) return refuse("number_held");
-      if (request.source === "livekit" && now.purchased >= limits.purchased) {
+      const held = ledger.holdings(request.e164);
+      if (held.sameNumber > 0) return refuse("number_held");
+      if (request.source === "livekit" && held.purchased >= limits.purchased) {
         return refuse("import_cap_reached", { cap: "purchased", limit: limits.purchased });
       }
-      if (now.total >= limits.total) {
+      if (held.total >= limits.total) {
         return refuse("import_cap_reached", { cap: "total", limit: limits.total });
       }
       ledger.insert({
@@ -312,8 +312,7 @@ export class NumberSaga {
       return null;
     });
     if (refusal) return refusal;
-    await scheduler.wakeBy(now + this.settings.graceMs);
-    return this.#drive(id, byRequest(request)) as Promise<PurchaseOutcome>;
+    return this.#wakeThenDrive(id, now, byRequest(request)) as Promise<PurchaseOutcome>;
   }
 
   /**
