@@ -38,6 +38,44 @@ export function optionalInteger(
   return value;
 }
 
+/** `body[field]` when it is one of `allowed`; a 400 naming the field and its values otherwise. */
+export function oneOf<T extends string>(
+  body: Record<string, unknown>,
+  field: string,
+  allowed: readonly T[],
+): T {
+  const value = body[field];
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new ControlError(400, `${field} must be one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+/**
+ * Takes the first fault set for `operation` (or for `any`) from a stand-in's `faults` table,
+ * counting its `times_remaining` down and deleting it with its last use. `read` turns the row
+ * into the stand-in's own Fault.
+ */
+export function takeFault<F extends { id: number; times_remaining: number | null }>(
+  sql: SqlStorage,
+  operation: string,
+  read: (row: Record<string, SqlStorageValue>) => F,
+): F | null {
+  const row = sql
+    .exec<Record<string, SqlStorageValue>>(
+      "SELECT * FROM faults WHERE operation = ? OR operation = 'any' ORDER BY id LIMIT 1",
+      operation,
+    )
+    .toArray()[0];
+  if (!row) return null;
+  const fault = read(row);
+  if (fault.times_remaining !== null) {
+    if (fault.times_remaining <= 1) sql.exec("DELETE FROM faults WHERE id = ?", fault.id);
+    else sql.exec("UPDATE faults SET times_remaining = times_remaining - 1 WHERE id = ?", fault.id);
+  }
+  return fault;
+}
+
 /** What a stand-in's Durable Object answers a faultable call with. */
 type FaultedOutcome =
   | { action: "respond"; holdMs: number }

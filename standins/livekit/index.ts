@@ -7,7 +7,7 @@
 // Worker then carries out any waiting or connection dropping, so a slow fault never holds the
 // Durable Object.
 
-import { ControlError, optionalInteger, playFaults, readJsonObject } from "../control";
+import { ControlError, oneOf, optionalInteger, playFaults, readJsonObject } from "../control";
 import { checkToken } from "./jwt";
 import { PERFORMED_METHODS, type StandinEnv, type TwirpCall, type TwirpOutcome } from "./project";
 import { isTwirpCode } from "./twirp";
@@ -75,18 +75,9 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 }
 
 function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
-  const operation = body.operation;
-  const kind = body.kind;
-  if (
-    typeof operation !== "string" ||
-    !(FAULT_OPERATIONS as readonly string[]).includes(operation)
-  ) {
-    throw new ControlError(400, `operation must be one of ${FAULT_OPERATIONS.join(", ")}`);
-  }
-  if (typeof kind !== "string" || !(FAULT_KINDS as readonly string[]).includes(kind)) {
-    throw new ControlError(400, `kind must be one of ${FAULT_KINDS.join(", ")}`);
-  }
-  const spec: FaultSpec = { operation: operation as FaultOperation, kind: kind as FaultKind };
+  const operation = oneOf(body, "operation", FAULT_OPERATIONS);
+  const kind = oneOf(body, "kind", FAULT_KINDS);
+  const spec: FaultSpec = { operation, kind };
   const code = optionalString(body, "code");
   if (code !== undefined) {
     if (!isTwirpCode(code)) throw new ControlError(400, `code ${code} is not a Twirp error code`);

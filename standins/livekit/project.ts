@@ -5,6 +5,7 @@
 // happen in the Worker, not here.
 
 import { DurableObject } from "cloudflare:workers";
+import { takeFault } from "../control";
 import {
   catalogueForNpa,
   DEFAULT_SEARCH_NPAS,
@@ -361,7 +362,7 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
 
     let fault: Fault | null = null;
     if (appliedFault === null) {
-      fault = this.#takeFault(method);
+      fault = takeFault(this.#sql, method, rowToFault);
       if (fault?.kind === "status") {
         if (fault.raw_body !== null) {
           entry.status = fault.status ?? 502;
@@ -924,26 +925,6 @@ export class LiveKitProject extends DurableObject<StandinEnv> {
   }
 
   // ---- Faults and log --------------------------------------------------------------------
-
-  #takeFault(method: LiveKitMethod): Fault | null {
-    const row = this.#sql
-      .exec<Record<string, SqlStorageValue>>(
-        "SELECT * FROM faults WHERE operation = ? OR operation = 'any' ORDER BY id LIMIT 1",
-        method,
-      )
-      .toArray()[0];
-    if (!row) return null;
-    const fault = rowToFault(row);
-    if (fault.times_remaining !== null) {
-      if (fault.times_remaining <= 1) this.#sql.exec("DELETE FROM faults WHERE id = ?", fault.id);
-      else
-        this.#sql.exec(
-          "UPDATE faults SET times_remaining = times_remaining - 1 WHERE id = ?",
-          fault.id,
-        );
-    }
-    return fault;
-  }
 
   #log(entry: LiveKitRequestLogEntry): void {
     this.#sql.exec("INSERT INTO request_log (entry) VALUES (?)", JSON.stringify(entry));

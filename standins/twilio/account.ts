@@ -7,6 +7,7 @@
 // dropping connections happen in the Worker, not here.
 
 import { DurableObject } from "cloudflare:workers";
+import { takeFault } from "../control";
 import { callerIdRows, callerIdSummary, fetchAccount, listCallerIds } from "./accounts";
 import type { Credentials, RequestContext, TwilioCall, TwilioReply } from "./context";
 import {
@@ -232,7 +233,7 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
     };
     let fault: Fault | null = null;
     if (appliedFault === null) {
-      fault = this.#takeFault(operation);
+      fault = takeFault(this.#sql, operation, rowToFault);
       if (fault?.kind === "status") return finish(faultErrorReply(fault, call.path), "status");
       if (fault?.kind === "drop") {
         log(0, null, "drop");
@@ -279,26 +280,6 @@ export class TwilioAccount extends DurableObject<StandinEnv> {
       return { auth: "account", accountSid: account.sid, username };
     }
     return { auth: "invalid", accountSid: null, username };
-  }
-
-  #takeFault(operation: TwilioOperation): Fault | null {
-    const row = this.#sql
-      .exec<Record<string, SqlStorageValue>>(
-        "SELECT * FROM faults WHERE operation = ? OR operation = 'any' ORDER BY id LIMIT 1",
-        operation,
-      )
-      .toArray()[0];
-    if (!row) return null;
-    const fault = rowToFault(row);
-    if (fault.times_remaining !== null) {
-      if (fault.times_remaining <= 1) this.#sql.exec("DELETE FROM faults WHERE id = ?", fault.id);
-      else
-        this.#sql.exec(
-          "UPDATE faults SET times_remaining = times_remaining - 1 WHERE id = ?",
-          fault.id,
-        );
-    }
-    return fault;
   }
 
   /** Records the exchange, without secrets: no password, no auth token. */

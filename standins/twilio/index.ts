@@ -8,7 +8,7 @@
 // decides and records, and the Worker then carries out any waiting or connection dropping, so
 // a slow fault never holds the Durable Object.
 
-import { ControlError, optionalInteger, playFaults, readJsonObject } from "../control";
+import { ControlError, oneOf, optionalInteger, playFaults, readJsonObject } from "../control";
 import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
 import type { Credentials } from "./context";
 import type { AccountStatus, AccountType, FaultKind, FaultOperation, FaultSpec } from "./types";
@@ -135,18 +135,9 @@ async function handleTwilio(request: Request, url: URL, env: StandinEnv): Promis
 // ---- Control API ---------------------------------------------------------------------------
 
 function parseFaultSpec(body: Record<string, unknown>): FaultSpec {
-  const operation = body.operation;
-  const kind = body.kind;
-  if (
-    typeof operation !== "string" ||
-    !(FAULT_OPERATIONS as readonly string[]).includes(operation)
-  ) {
-    throw new ControlError(400, `operation must be one of ${FAULT_OPERATIONS.join(", ")}`);
-  }
-  if (typeof kind !== "string" || !(FAULT_KINDS as readonly string[]).includes(kind)) {
-    throw new ControlError(400, `kind must be one of ${FAULT_KINDS.join(", ")}`);
-  }
-  const spec: FaultSpec = { operation: operation as FaultOperation, kind: kind as FaultKind };
+  const operation = oneOf(body, "operation", FAULT_OPERATIONS);
+  const kind = oneOf(body, "kind", FAULT_KINDS);
+  const spec: FaultSpec = { operation, kind };
   const status = optionalInteger(body, "status", 100, 599);
   const code = optionalInteger(body, "code", 0, Number.MAX_SAFE_INTEGER);
   const delayMs = optionalInteger(body, "delay_ms", 0, 600_000);
