@@ -16,6 +16,7 @@ import {
   iso8601,
   missingParameter,
   notFound,
+  type OriginationUrlRow,
   originationUrlResource,
   rfc2822,
   TRUNKING_ORIGIN,
@@ -44,20 +45,6 @@ export interface TrunkRow {
   account_sid: string;
   domain_name: string | null;
   settings: TrunkSettings;
-  date_created: number;
-  date_updated: number;
-}
-
-interface OriginationUrlRow {
-  seq: number;
-  sid: string;
-  account_sid: string;
-  trunk_sid: string;
-  sip_url: string;
-  priority: number;
-  weight: number;
-  enabled: boolean;
-  friendly_name: string;
   date_created: number;
   date_updated: number;
 }

@@ -400,7 +400,9 @@ export function trunkResource(
   };
 }
 
-export function originationUrlResource(origination: {
+/** An origination URL as the stand-in keeps it (`seq`: its order among the trunk's). */
+export interface OriginationUrlRow {
+  seq: number;
   sid: string;
   account_sid: string;
   trunk_sid: string;
@@ -411,7 +413,9 @@ export function originationUrlResource(origination: {
   friendly_name: string;
   date_created: number;
   date_updated: number;
-}): Record<string, unknown> {
+}
+
+export function originationUrlResource(origination: OriginationUrlRow): Record<string, unknown> {
   return {
     account_sid: origination.account_sid,
     sid: origination.sid,
