@@ -10,6 +10,25 @@ export class ControlError extends Error {
   }
 }
 
+/** A JSON answer of the control API (or of a stand-in's own JSON replies). */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** Answers a control request: `handle`'s response, or a ControlError as `{ok: false, error}`. */
+export async function answerControl(handle: () => Promise<Response>): Promise<Response> {
+  try {
+    return await handle();
+  } catch (error) {
+    if (error instanceof ControlError)
+      return json({ ok: false, error: error.message }, error.status);
+    throw error;
+  }
+}
+
 export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
   let body: unknown;
   try {

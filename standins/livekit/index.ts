@@ -7,7 +7,15 @@
 // Worker then carries out any waiting or connection dropping, so a slow fault never holds the
 // Durable Object.
 
-import { ControlError, oneOf, optionalInteger, playFaults, readJsonObject } from "../control";
+import {
+  answerControl,
+  ControlError,
+  json,
+  oneOf,
+  optionalInteger,
+  playFaults,
+  readJsonObject,
+} from "../control";
 import { checkToken } from "./jwt";
 import { PERFORMED_METHODS, type StandinEnv, type TwirpCall, type TwirpOutcome } from "./project";
 import { isTwirpCode } from "./twirp";
@@ -30,13 +38,6 @@ const FAULT_OPERATIONS: readonly FaultOperation[] = [
 
 function project(env: StandinEnv) {
   return env.LIVEKIT_PROJECT.get(env.LIVEKIT_PROJECT.idFromName(env.STANDIN_API_KEY));
-}
-
-function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8" },
-  });
 }
 
 async function handleTwirp(request: Request, url: URL, env: StandinEnv): Promise<Response> {
@@ -144,14 +145,7 @@ export default {
   async fetch(request, env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/__standin/")) {
-      try {
-        return await handleControl(request, url, env);
-      } catch (error) {
-        if (error instanceof ControlError) {
-          return json({ ok: false, error: error.message }, error.status);
-        }
-        throw error;
-      }
+      return answerControl(() => handleControl(request, url, env));
     }
     return handleTwirp(request, url, env);
   },

@@ -8,7 +8,15 @@
 // decides and records, and the Worker then carries out any waiting or connection dropping, so
 // a slow fault never holds the Durable Object.
 
-import { ControlError, oneOf, optionalInteger, playFaults, readJsonObject } from "../control";
+import {
+  answerControl,
+  ControlError,
+  json,
+  oneOf,
+  optionalInteger,
+  playFaults,
+  readJsonObject,
+} from "../control";
 import type { ControlResult, StandinEnv, TwilioCall, TwilioOutcome } from "./account";
 import type { Credentials } from "./context";
 import type { AccountStatus, AccountType, FaultKind, FaultOperation, FaultSpec } from "./types";
@@ -70,13 +78,6 @@ async function counted(handle: () => Promise<Response>): Promise<Response> {
 
 function account(env: StandinEnv) {
   return env.TWILIO_ACCOUNT.get(env.TWILIO_ACCOUNT.idFromName(env.STANDIN_ACCOUNT_SID));
-}
-
-function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
-  });
 }
 
 /** The Basic credentials of the Authorization header; the Durable Object checks them. */
@@ -337,13 +338,7 @@ export default {
   async fetch(request, env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname.startsWith("/__standin/")) {
-      try {
-        return await handleControl(request, url, env);
-      } catch (error) {
-        if (error instanceof ControlError)
-          return json({ ok: false, error: error.message }, error.status);
-        throw error;
-      }
+      return answerControl(() => handleControl(request, url, env));
     }
     return counted(() => handleTwilio(request, url, env));
   },
