@@ -3,6 +3,7 @@ import { keyringFromEnv, openSecret } from "./crypto/credentials";
 import { workspaceObject } from "./durable-objects/workspace-numbers";
 import { LiveKitClient } from "./livekit/client";
 import { livekitConfig } from "./livekit/config";
+import { metadataOf } from "./livekit/wire";
 import { log } from "./log";
 import { UpstreamFailure } from "./saga/ports";
 import { TwilioClient } from "./twilio/client";
@@ -247,15 +248,6 @@ type WiredRow = {
   livekit_phone_number_id: string | null;
   livekit_outbound_trunk_id: string | null;
 };
-
-function metadataOf(metadata: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(metadata);
-    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
-}
 
 /**
  * Compares LiveKit with D1: our inbound trunks and dispatch rules (tagged with a number's id)

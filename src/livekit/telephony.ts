@@ -8,6 +8,7 @@ import {
 import { LiveKitClient } from "./client";
 import { livekitConfig, livekitReady, type TwilioTermination } from "./config";
 import { LiveKitError } from "./failures";
+import { metadataOf } from "./wire";
 
 /** Room names of calls to a number start with this (one room per call). */
 const ROOM_PREFIX = "call-";
@@ -217,15 +218,6 @@ function ruleSpec(rule: RouteSpec) {
     roomPrefix: ROOM_PREFIX,
     metadata: JSON.stringify({ number_id: rule.numberId, workspace_id: rule.workspaceId }),
   };
-}
-
-function metadataOf(metadata: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(metadata);
-    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
-  } catch {
-    return {};
-  }
 }
 
 /** LiveKit as the saga's Telephony port, or null when this deployment has no LiveKit. */

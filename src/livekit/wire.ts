@@ -306,3 +306,16 @@ export function toPhoneNumber(wire: z.infer<typeof PhoneNumberWire>): LiveKitPho
     releasedAt: wire.released_at ?? null,
   };
 }
+
+/**
+ * The tags we put in a trunk's or rule's `metadata` (number_id, workspace_id, trunk_id), read
+ * back; anything else (someone else's metadata, not JSON) reads as no tags.
+ */
+export function metadataOf(metadata: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(metadata);
+    return parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
