@@ -91,6 +91,20 @@ class ImportRefused extends Error {
   }
 }
 
+/** A customer trunk the ledger has no state for yet: nothing set up, nothing tried. */
+function newAccountTrunk(trunkId: string, accountSid: string | null): AccountTrunk {
+  return {
+    trunk_id: trunkId,
+    account_sid: accountSid,
+    generation: 0,
+    twilio_trunk_sid: null,
+    origination_sid: null,
+    credential_list_sid: null,
+    livekit_trunk_id: null,
+    attempts: 0,
+  };
+}
+
 /** Twilio's trunk domain name for our trunk: derived from our id, so a lost reply is adopted. */
 export function trunkDomain(trunkId: string, generation: number): string {
   const base = trunkId.toLowerCase().replace(/_/g, "-");
@@ -337,16 +351,7 @@ export class NumberImports {
     );
     // From here on the row rides the trunk: a teardown of another number leaves it alone.
     this.#save(row, progress, trunkRecord.id);
-    let trunk: AccountTrunk = ledger.accountTrunk(trunkRecord.id) ?? {
-      trunk_id: trunkRecord.id,
-      account_sid: accountSid,
-      generation: 0,
-      twilio_trunk_sid: null,
-      origination_sid: null,
-      credential_list_sid: null,
-      livekit_trunk_id: null,
-      attempts: 0,
-    };
+    let trunk = ledger.accountTrunk(trunkRecord.id) ?? newAccountTrunk(trunkRecord.id, accountSid);
     const domain = trunkDomain(trunkRecord.id, trunk.generation);
     const password = await this.#sealTrunkSecrets(trunkRecord, authToken, domain);
     const sipUsername = trunkRecord.sip_username ?? sipUsernameOf(trunkRecord.id);
@@ -531,16 +536,7 @@ export class NumberImports {
     const record = recordOf(row);
     progress.outboundAdded = 1;
     this.#save(row, progress);
-    const trunk = ledger.accountTrunk(trunkId) ?? {
-      trunk_id: trunkId,
-      account_sid: null,
-      generation: 0,
-      twilio_trunk_sid: null,
-      origination_sid: null,
-      credential_list_sid: null,
-      livekit_trunk_id: null,
-      attempts: 0,
-    };
+    const trunk = ledger.accountTrunk(trunkId) ?? newAccountTrunk(trunkId, null);
     let livekitTrunkId = trunk.livekit_trunk_id ?? (await telephony.findOutboundTrunk(trunkId));
     if (livekitTrunkId) {
       await telephony.addOutboundNumber(livekitTrunkId, row.e164);
