@@ -1,10 +1,17 @@
+import { billedToPlatform } from "../billing";
 import { type NewPhoneNumber, type PhoneNumberRow, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
 import type { UpstreamCall } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { fullJitterDelayMs, nextAttemptDelayMs } from "./backoff";
 import { type ImportRequest, isImported, NumberImports } from "./imports";
-import { type Idempotency, type KeyedOperation, type LedgerRow, recordOf } from "./ledger";
+import {
+  type Idempotency,
+  type KeyedOperation,
+  type LedgerRow,
+  type NewLedgerRow,
+  recordOf,
+} from "./ledger";
 import type {
   AnyOutcome,
   PurchaseOutcome,
@@ -180,18 +187,8 @@ export class NumberSaga {
       total: this.settings.totalNumberLimit,
     };
 
-    // The reservation: the caps and the durable intent in one synchronous transaction, so that
-    // purchases in flight count against the caps and survive a crash of this object.
-    const refusal = ledger.transaction((): Refusal | null => {
-      const held = ledger.holdings(request.e164);
-      if (held.sameNumber > 0) return refuse("already_held");
-      if (held.purchased >= limits.purchased) {
-        return refuse("cap_reached", { cap: "purchased", limit: limits.purchased });
-      }
-      if (held.total >= limits.total) {
-        return refuse("cap_reached", { cap: "total", limit: limits.total });
-      }
-      ledger.insert({
+    const refusal = this.#reserve(
+      {
         id,
         e164: request.e164,
         source: "twilio_purchased",
@@ -203,10 +200,12 @@ export class NumberSaga {
         agent_name: request.agentId ? request.agentName : null,
         started_at: now,
         next_attempt_at: now + this.settings.graceMs,
-      });
-      if (request.idempotency) this.#bindKey(request.idempotency, id, "purchase", now);
-      return null;
-    });
+      },
+      { held: "already_held", cap: "cap_reached" },
+      () => {
+        if (request.idempotency) this.#bindKey(request.idempotency, id, "purchase", now);
+      },
+    );
     if (refusal) return refusal;
 
     return this.#wakeThenDrive(id, now, byRequest(request)) as Promise<PurchaseOutcome>;
@@ -285,16 +284,8 @@ export class NumberSaga {
       total: this.settings.totalNumberLimit,
     };
     const progress = await imports.newProgress(id, request);
-    const refusal = ledger.transaction((): Refusal | null => {
-      const held = ledger.holdings(request.e164);
-      if (held.sameNumber > 0) return refuse("number_held");
-      if (request.source === "livekit" && held.purchased >= limits.purchased) {
-        return refuse("import_cap_reached", { cap: "purchased", limit: limits.purchased });
-      }
-      if (held.total >= limits.total) {
-        return refuse("import_cap_reached", { cap: "total", limit: limits.total });
-      }
-      ledger.insert({
+    const refusal = this.#reserve(
+      {
         id,
         e164: request.e164,
         source: request.source,
@@ -306,11 +297,13 @@ export class NumberSaga {
         agent_name: request.agentId ? request.agentName : null,
         started_at: clock.now(),
         next_attempt_at: clock.now() + this.settings.graceMs,
-      });
-      this.ports.imports?.ledger.saveImportProgress(id, null, JSON.stringify(progress));
-      if (idempotency) this.#bindKey(idempotency, id, "purchase", clock.now());
-      return null;
-    });
+      },
+      { held: "number_held", cap: "import_cap_reached" },
+      () => {
+        this.ports.imports?.ledger.saveImportProgress(id, null, JSON.stringify(progress));
+        if (idempotency) this.#bindKey(idempotency, id, "purchase", clock.now());
+      },
+    );
     if (refusal) return refusal;
     return this.#wakeThenDrive(id, now, byRequest(request)) as Promise<PurchaseOutcome>;
   }
@@ -968,6 +961,33 @@ export class NumberSaga {
     }
     // The first request died or answered before its work was done: resume it.
     return this.#drive(row.id, byRequest(request));
+  }
+
+  /**
+   * The reservation of a purchase or an import: the caps and the durable intent (`row`, and what
+   * `alsoWrite` adds) in one synchronous transaction, so that work in flight counts against the
+   * caps and survives a crash of this object. The purchased-number cap counts only numbers the
+   * platform pays for; each operation refuses in its own words (`refusals`).
+   */
+  #reserve(
+    row: NewLedgerRow,
+    refusals: { held: "already_held" | "number_held"; cap: "cap_reached" | "import_cap_reached" },
+    alsoWrite: () => void,
+  ): Refusal | null {
+    const { ledger } = this.ports;
+    return ledger.transaction((): Refusal | null => {
+      const held = ledger.holdings(row.e164);
+      if (held.sameNumber > 0) return refuse(refusals.held);
+      if (billedToPlatform(row.source) && held.purchased >= row.purchased_limit) {
+        return refuse(refusals.cap, { cap: "purchased", limit: row.purchased_limit });
+      }
+      if (held.total >= row.total_limit) {
+        return refuse(refusals.cap, { cap: "total", limit: row.total_limit });
+      }
+      ledger.insert(row);
+      alsoWrite();
+      return null;
+    });
   }
 
   #bindKey(idempotency: Idempotency, numberId: string, operation: KeyedOperation, now: number) {
