@@ -98,6 +98,7 @@ export function workspaceParts(ctx: DurableObjectState, env: Env): WorkspacePart
           const current = await ctx.storage.getAlarm();
           if (current === null || current > time) await ctx.storage.setAlarm(time);
         },
+        cancel: () => ctx.storage.deleteAlarm(),
       },
       log,
       imports: importPorts(env, ledger, d1),

@@ -472,8 +472,11 @@ export class NumberSaga {
       }
     } finally {
       this.#inFlight.delete(id);
+      // Read and acted on in one turn: a request that reserves a row after this check arms its
+      // own wake-up after this call was made.
       const next = this.ports.ledger.nextAttemptAt();
       if (next !== null) await this.ports.scheduler.wakeBy(next);
+      else await this.ports.scheduler.cancel();
     }
   }
 

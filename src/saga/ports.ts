@@ -195,6 +195,11 @@ export interface Clock {
 /** Wakes the saga (the Durable Object's alarm) by the given time at the latest. */
 export interface Scheduler {
   wakeBy(time: number): Promise<void>;
+  /**
+   * No row is left for the alarm: the wake-up armed before the work began is not needed. An
+   * alarm that fires for nothing still starts the object (and is billed as a request).
+   */
+  cancel(): Promise<void>;
 }
 
 /** A number on a customer's own Twilio account, with the voice settings it had. */

@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
 import {
   ageLedger,
+  alarmOf,
   expectLedgerInvariant,
   failD1Writes,
   ledgerRows,
@@ -100,6 +101,21 @@ describe("purchases under Twilio, D1 and Durable Object faults", () => {
     await expectError(await purchase(ws, { e164: found?.e164 }), 503, "service_unavailable");
     await runAlarmNow(ws);
     await expectLedgerInvariant(ws, "235", 3);
+  });
+
+  it("the alarm is armed only while work is left: not after a purchase that finished", async () => {
+    const ws = await createWorkspace();
+    const [first, second] = await search(ws, "area_code=246");
+    expect((await purchase(ws, { e164: first?.e164 })).status).toBe(201);
+    // Nothing for it to do: a wake-up would only start the object again, billed, for nothing.
+    expect(await alarmOf(ws)).toBeNull();
+    await twilioStandin.addFault({ operation: "purchase", kind: "drop_after", times: 1 });
+    await twilioStandin.addFault({ operation: "lookup", kind: "status", status: 503, times: 1 });
+    await expectError(await purchase(ws, { e164: second?.e164 }), 503, "service_unavailable");
+    expect(await alarmOf(ws)).not.toBeNull();
+    await runAlarmNow(ws);
+    await expectLedgerInvariant(ws, "246", 3);
+    expect(await alarmOf(ws)).toBeNull();
   });
 
   it("D1 fails after the buy: 503, a retry with the key gets 201 for the same number", async () => {

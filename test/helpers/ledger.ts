@@ -16,6 +16,11 @@ export function ledgerRows(ws: TestWorkspace): Promise<LedgerRow[]> {
   );
 }
 
+/** When the workspace object's alarm is due (ms), or null when none is armed. */
+export function alarmOf(ws: TestWorkspace): Promise<number | null> {
+  return runInDurableObject(workspaceObject(ws), (_instance, state) => state.storage.getAlarm());
+}
+
 /** Ledger rows still being worked on (anything but `active`). */
 export async function unfinished(ws: TestWorkspace): Promise<LedgerRow[]> {
   return (await ledgerRows(ws)).filter((row) => row.state !== "active");

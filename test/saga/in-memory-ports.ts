@@ -489,6 +489,9 @@ export function memoryWorld(): MemoryWorld {
           }
           if (alarm.at === null || alarm.at > time) alarm.at = time;
         },
+        cancel: async () => {
+          alarm.at = null;
+        },
       },
       log: { info: logAt("info"), warn: logAt("warn"), error: logAt("error") },
     },

@@ -123,6 +123,22 @@ describe("purchase: steps", () => {
     expect(world.alarm.at).not.toBeNull();
   });
 
+  it("a finished purchase leaves no wake-up armed: nothing is left for the alarm", async () => {
+    expectPurchased(await saga.purchase(request()));
+    expect(world.alarm.at).toBeNull();
+  });
+
+  it("a finished purchase keeps the wake-up another unfinished purchase needs", async () => {
+    world.carrier.scripts.buy.push(lostReply());
+    world.carrier.scripts.findOwned.push(lostReply());
+    await saga.purchase(request());
+    const [pending] = [...world.ledger.rows.values()];
+    expect(pending?.state).toBe("buying");
+    expectPurchased(await saga.purchase(request({ e164: "+14155550102" })));
+    expect(world.alarm.at).not.toBeNull();
+    expect(world.alarm.at).toBeLessThanOrEqual(pending?.next_attempt_at ?? 0);
+  });
+
   it("a D1 claim that fails: nothing bought, slot and key freed", async () => {
     world.records.failures.claim = 1;
     const outcome = await saga.purchase(request({ idempotency: key("k1") }));
