@@ -128,6 +128,8 @@ const SCALE_MAX_PER_WORKSPACE = 95;
 const SEARCH_PAGE = 50;
 /** A purchase run stops starting requests after this, whatever --purchases says. */
 const PURCHASE_RUN_MAX_SECONDS = 10;
+/** Load time of each local-cost target (the bare Worker with one D1 or Cache API call or none). */
+const LOCAL_COSTS_SECONDS = 3;
 /** Noisy neighbour: the victim's purchases (one at a time), half without a flood, half with. */
 const NOISY_VICTIM_PURCHASES = 80;
 /** Noisy neighbour: the flooder's searches in flight, and the most it sends in all. */
@@ -681,7 +683,13 @@ async function main() {
   progress(`module evaluation, ${options.evalRuns} fresh processes per bundle`);
   const evals = await measureEval(
     tmp,
-    { ours: built.prodScript, baseline: built.helloScript },
+    {
+      ours: built.prodScript,
+      baseline: built.helloScript,
+      // zod/mini and the request schemas the routes validate with, alone: what the stack's
+      // input validation costs a cold start before any of Hono or of our own code.
+      request_schemas: path.join(root, "src", "schemas", "requests.ts"),
+    },
     options.evalRuns,
   );
 
@@ -689,12 +697,15 @@ async function main() {
   const io = await measureIo(built);
 
   // (a) the baseline, (b) the API (its counters off: they add work of their own),
-  // (c) the stand-in alone, and a reference Worker making the list route's D1 round trips:
-  // all running at once, each in its own workerd, so that runs to be compared can alternate.
+  // (c) the stand-in alone, a reference Worker making the list route's D1 round trips, and the
+  // same Worker again for the local costs of D1 and the Cache API (its own workerd, so that the
+  // cache's work never weighs on the D1 floor): all running at once, each in its own workerd,
+  // so that runs to be compared can alternate.
   progress("starting the Workers");
   const floorQueries = io.list.d1_round_trips ?? 1;
-  const [hello, floor, api, alone] = await Promise.all([
+  const [hello, floor, bare, api, alone] = await Promise.all([
     startHello(root, built.helloScript),
+    startD1Floor(root),
     startD1Floor(root),
     startApi(root, built.instrumentedScript, built.standinScripts, { ioCounters: false }),
     startStandin(root, built.standinScripts),
@@ -836,14 +847,16 @@ async function main() {
   await setLatency(options.twilioLatencyMs, options.livekitLatencyMs, true);
 
   progress(
-    `baseline GET /, D1 floor (${floorQueries} round trips), list: ${options.seconds} s each, alternating`,
+    `baseline GET /, D1 floor (${floorQueries} round trips), list, D1 floor with a Cache API lookup: ${options.seconds} s each, alternating`,
   );
   const steady = { connections: options.connections, seconds: options.seconds, slices: SLICES };
-  const [baselineParts, floorParts, listParts] = await interleavedLoad(
+  const [baselineParts, floorParts, listParts, lookupFloorParts] = await interleavedLoad(
     [
       { url: `${hello.url}/`, pids: hello.pids },
       { url: `${floor.url}/?n=${floorQueries}`, pids: floor.pids },
       { url: `${api.url}${BASE}`, headers: listWs.auth, pids: api.pids },
+      // list's I/O whole: its D1 round trips and its bookmark lookup (src/db/read-your-writes.ts).
+      { url: `${bare.url}/?n=${floorQueries}&lookups=1`, pids: bare.pids },
     ],
     steady,
   );
@@ -892,6 +905,19 @@ async function main() {
     standinPurchases.push(checked(`stand-ins, the same calls (${name})`, combine(theirs)));
   }
 
+  // After the purchase runs it is set against, so that they run as they did before it existed.
+  progress(
+    `local D1 and Cache API: the bare Worker with no I/O, one D1 round trip, one Cache API lookup, one Cache API write, ${options.purchaseConcurrency} in flight (as the purchase run), alternating`,
+  );
+  const [bareParts, oneTripParts, lookupParts, writeParts] = await interleavedLoad(
+    [
+      { url: `${bare.url}/?n=0`, pids: bare.pids },
+      { url: `${bare.url}/?n=1`, pids: bare.pids },
+      { url: `${bare.url}/?n=0&lookups=1`, pids: bare.pids },
+      { url: `${bare.url}/?n=0&writes=1`, pids: bare.pids },
+    ],
+    { connections: options.purchaseConcurrency, seconds: LOCAL_COSTS_SECONDS, slices: SLICES },
+  );
   progress(
     `scale: ${SCALE_LATENCY_MS} ms Twilio and LiveKit latency, 1 then ${SCALE_WORKSPACES} workspaces, ${options.scaleSeconds} s each, alternating`,
   );
@@ -918,7 +944,7 @@ async function main() {
 
   client.close();
   standinClient.close();
-  await Promise.all([hello, floor, api, alone].map((w) => stop(w.mf)));
+  await Promise.all([hello, floor, bare, api, alone].map((w) => stop(w.mf)));
 
   progress(
     `Twilio gate: ${GATE_SEARCHES} searches through it and as many without, on two fresh instances, alternating`,
@@ -932,6 +958,13 @@ async function main() {
     io,
     baseline: combine(baselineParts),
     d1Floor: { ...combine(floorParts), queries: floorQueries },
+    lookupFloor: { ...combine(lookupFloorParts), queries: floorQueries },
+    localCosts: {
+      bare: combine(bareParts),
+      oneTrip: combine(oneTripParts),
+      lookup: combine(lookupParts),
+      write: combine(writeParts),
+    },
     list: combine(listParts),
     search: combine(searchParts),
     purchase: purchases[0],
@@ -994,6 +1027,17 @@ function buildResults(m) {
   const listRatio = m.list.rps / m.baseline.rps;
   const listFloorRatio = m.list.rps / m.d1Floor.rps;
   const scaleRatio = m.scaleFifty.rps / m.scaleOne.rps;
+  // What this machine's emulations of D1 and of the Cache API add to a request's p50, measured
+  // on the bare Worker (bench-d1-floor) at the purchase run's concurrency. The API pays them too:
+  // a purchase its D1 round trips and the write of its bookmark (src/db/read-your-writes.ts),
+  // list its D1 round trip and its bookmark lookup. In production neither D1's nor the cache's
+  // work runs on the Worker's CPU, which is what makes them this costly here.
+  const local = m.localCosts;
+  const d1TripMs = local.oneTrip.p50_ms - local.bare.p50_ms;
+  const cacheLookupMs = local.lookup.p50_ms - local.bare.p50_ms;
+  const cacheWriteMs = local.write.p50_ms - local.bare.p50_ms;
+  const purchaseLocalMs = (m.io.purchase.d1_round_trips ?? 0) * d1TripMs + cacheWriteMs;
+  const listLookupFloorRatio = m.list.rps / m.lookupFloor.rps;
   const reads = ["list", "get", "search"];
   const budget = (limit, value, pass) => ({
     limit,
@@ -1073,6 +1117,7 @@ function buildResults(m) {
     eval_ms: {
       ours: round(m.evals.ours.median_ms, 3),
       baseline: round(m.evals.baseline.median_ms, 3),
+      request_schemas: round(m.evals.request_schemas.median_ms, 3),
     },
     baseline: loadOf(m.baseline),
     d1_floor: { d1_round_trips: m.d1Floor.queries, ...loadOf(m.d1Floor) },
@@ -1098,6 +1143,29 @@ function buildResults(m) {
     },
     purchase_overhead_p50_ms: round(overhead),
     purchase_minus_twilio_p50_ms: round(overTwilio),
+    local_costs: {
+      // p50 added by one call to Miniflare's D1 or Cache API: the bare Worker with the call
+      // minus without, at the purchase run's concurrency.
+      concurrency: options.purchaseConcurrency,
+      d1_round_trip_p50_ms: round(d1TripMs),
+      cache_lookup_p50_ms: round(cacheLookupMs),
+      cache_write_p50_ms: round(cacheWriteMs),
+      bare_worker: loadOf(local.bare),
+      one_d1_round_trip: loadOf(local.oneTrip),
+      one_cache_lookup: loadOf(local.lookup),
+      one_cache_write: loadOf(local.write),
+      // The purchase's D1 round trips and its bookmark's Cache API write at those costs, and
+      // what is left of its overhead: the API's own work, its Twilio gate call included.
+      purchase_d1_and_cache_write_p50_ms: round(purchaseLocalMs),
+      purchase_overhead_less_those_ms: round(overhead - purchaseLocalMs),
+      // list against the bare Worker making its D1 round trips and its bookmark lookup
+      // (10 connections, as list).
+      d1_and_cache_lookup_floor: {
+        d1_round_trips: m.lookupFloor.queries,
+        ...loadOf(m.lookupFloor),
+      },
+      list_rps_over_d1_and_cache_lookup_floor: round(listLookupFloorRatio, 3),
+    },
     standin: {
       // The same upstream calls as a purchase, made directly, one after the other.
       calls: [
@@ -1263,6 +1331,12 @@ function table(r) {
       `<= ${EVAL_RATIO_LIMIT}x baseline`,
       verdict("eval_ratio"),
     ],
+    [
+      "module evaluation: zod/mini and the request schemas alone",
+      `${ms(r.eval_ms.request_schemas)}: ${(r.eval_ms.request_schemas / r.eval_ms.baseline).toFixed(2)}x baseline`,
+      "",
+      "",
+    ],
     ["baseline: hello GET /", load(r.baseline), "", ""],
     [
       `D1 floor: bare Worker, ${r.d1_floor.d1_round_trips} D1 round trip(s)`,
@@ -1271,8 +1345,14 @@ function table(r) {
       "",
     ],
     [
+      `local D1 and Cache API (Miniflare's): p50 added by one call, bare Worker, ${r.local_costs.concurrency} in flight`,
+      `D1 round trip ${ms(r.local_costs.d1_round_trip_p50_ms)}, Cache API lookup ${ms(r.local_costs.cache_lookup_p50_ms)}, Cache API write ${ms(r.local_costs.cache_write_p50_ms)} (bare Worker: ${load(r.local_costs.bare_worker)})`,
+      "",
+      "",
+    ],
+    [
       "list (20 numbers)",
-      `${load(r.routes.list)}; ${(r.ratios.list_rps_over_baseline * 100).toFixed(0)}% of baseline, ${(r.ratios.list_rps_over_d1_floor * 100).toFixed(0)}% of D1 floor; ${io(r.routes.list)}`,
+      `${load(r.routes.list)}; ${(r.ratios.list_rps_over_baseline * 100).toFixed(0)}% of baseline, ${(r.ratios.list_rps_over_d1_floor * 100).toFixed(0)}% of D1 floor, ${(r.local_costs.list_rps_over_d1_and_cache_lookup_floor * 100).toFixed(0)}% of the bare Worker making its D1 round trip and its bookmark lookup; ${io(r.routes.list)}`,
       `>= ${LIST_FLOOR_RATIO_LIMIT * 100}% of D1 floor; D1 <= 2; LiveKit 0`,
       both(verdict("list_rps_ratio"), atMost(r.routes.list, 2), noLiveKit(r.routes.list)),
     ],
@@ -1312,7 +1392,7 @@ function table(r) {
     ],
     [
       "purchase overhead p50",
-      `${ms(r.purchase_overhead_p50_ms)} (purchase p50 minus the same calls' direct p50; minus Twilio's alone: ${ms(r.purchase_minus_twilio_p50_ms)})`,
+      `${ms(r.purchase_overhead_p50_ms)} (purchase p50 minus the same calls' direct p50; minus Twilio's alone: ${ms(r.purchase_minus_twilio_p50_ms)}); of it, local D1 (${p.d1_round_trips} round trips) and the bookmark's Cache API write ${ms(r.local_costs.purchase_d1_and_cache_write_p50_ms)}, the rest ${ms(r.local_costs.purchase_overhead_less_those_ms)}`,
       "<= 5 ms",
       verdict("purchase_overhead_p50_ms"),
     ],
