@@ -47,8 +47,21 @@ function source(script) {
   return { modules: true, scriptPath: script, rootPath: path.dirname(script) };
 }
 
-/** Starts one Miniflare; `pids` are the workerd processes it added (for CPU accounting). */
-async function start(workers) {
+/** Starts in progress, one at a time: see start(). */
+let starting = Promise.resolve();
+
+/**
+ * Starts one Miniflare; `pids` are the workerd processes it added (for CPU accounting). Starts
+ * are taken one after another, even when asked for at once: each one's processes are those that
+ * appeared while it started, and two starts at once would each count the other's.
+ */
+function start(workers) {
+  const turn = starting.then(() => startNow(workers));
+  starting = turn.catch(() => {});
+  return turn;
+}
+
+async function startNow(workers) {
   const before = new Set(workerdPids());
   const mf = new Miniflare(convertV4MiniflareOptions({ ...sharedOptions(), workers }));
   live.add(mf);
