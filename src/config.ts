@@ -62,9 +62,7 @@ export function twilioConfig(env: Env): TwilioConfig {
     timeoutMs: gate.timeoutMs,
     region: text(loose, "TWILIO_REGION"),
     edge: text(loose, "TWILIO_EDGE"),
-    fetcher: gate.enabled
-      ? gateFetcher(env.TWILIO_GATE.getByName(TWILIO_GATE_NAME))
-      : twilioUpstream(env),
+    fetcher: gate.enabled ? gateFetcher(twilioGate(env)) : twilioUpstream(env),
     queueWaitMs: gate.enabled ? gate.maxWaitMs : 0,
   };
 }
@@ -89,6 +87,20 @@ export function twilioUpstream(env: Env): Fetcher | null {
 
 /** The one TwilioGate object of the deployment. */
 export const TWILIO_GATE_NAME = "master";
+
+/**
+ * The gate, created (by whatever asks for it first) in TWILIO_GATE_LOCATION_HINT's region, next
+ * to the Twilio Region it calls. Without a hint it would be created near its first caller, which
+ * may be the hourly reconcile wherever its cron fires, and every Twilio call of every workspace
+ * would then travel there and back for good: an object is never moved.
+ */
+export function twilioGate(env: Env) {
+  const hint = text(env as unknown as LooseEnv, "TWILIO_GATE_LOCATION_HINT");
+  return env.TWILIO_GATE.getByName(
+    TWILIO_GATE_NAME,
+    hint ? { locationHint: hint as DurableObjectLocationHint } : undefined,
+  );
+}
 
 export type TwilioGateSettings = {
   /** Whether Twilio calls go through the gate (TWILIO_MAX_CONCURRENCY above 0, and bound). */
