@@ -1,17 +1,13 @@
-import type { UpstreamCall } from "../log";
-import { UpstreamFailure } from "../saga/ports";
+import { type FromRequest, UpstreamFailure } from "../saga/ports";
 import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import { twilioCarrier } from "../twilio/carrier";
 
-export type SearchRequest = {
+export type SearchRequest = FromRequest & {
   workspaceId: string;
   areaCode?: string;
   limit: number;
   /** How long the numbers found may be bought by this workspace. */
   ttlMs: number;
-  requestId: string;
-  /** Set by the workspace's object: the calls that went well are listed here. */
-  upstream?: UpstreamCall[];
 };
 
 /** A search's result; a carrier failure as plain data, since errors lose their class over RPC. */

@@ -1,13 +1,13 @@
 import { billedToPlatform } from "../billing";
 import { type NewPhoneNumber, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
-import type { UpstreamCall } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { type LedgerRow, recordOf } from "./ledger";
 import type { Refusal } from "./outcomes";
 import {
   type AccountTrunk,
   type CustomerAccount,
+  type FromRequest,
   type ImportPorts,
   type ImportTelephony,
   type PreviousVoice,
@@ -21,7 +21,7 @@ import type { NumberWiring } from "./wiring";
 /** The sources a client may import; `verified_caller_id` is decided here, never asked for. */
 export type ImportSource = "twilio" | "byoc" | "livekit";
 
-export type ImportRequest = {
+export type ImportRequest = FromRequest & {
   workspaceId: string;
   e164: string;
   source: ImportSource;
@@ -34,9 +34,6 @@ export type ImportRequest = {
   twilio: { accountSid: string; authToken: string } | null;
   /** source byoc: the workspace's SIP trunk. */
   trunkId: string | null;
-  requestId: string;
-  /** Set by the workspace's object: the calls that went well are listed here. */
-  upstream?: UpstreamCall[];
 };
 
 /**

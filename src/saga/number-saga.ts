@@ -19,10 +19,10 @@ import type {
   ReleaseOutcome,
   UpdateOutcome,
 } from "./outcomes";
-import { type SagaPorts, UpstreamFailure } from "./ports";
+import { type FromRequest, type SagaPorts, UpstreamFailure } from "./ports";
 import { NumberWiring } from "./wiring";
 
-export type PurchaseRequest = {
+export type PurchaseRequest = FromRequest & {
   workspaceId: string;
   e164: string;
   label: string | null;
@@ -34,12 +34,9 @@ export type PurchaseRequest = {
   agentName: string | null;
   purchasedNumberLimit: number;
   idempotency: Idempotency | null;
-  requestId: string;
-  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
-  upstream?: UpstreamCall[];
 };
 
-export type UpdateRequest = {
+export type UpdateRequest = FromRequest & {
   workspaceId: string;
   id: string;
   /** undefined: unchanged; null: cleared. */
@@ -49,18 +46,12 @@ export type UpdateRequest = {
   /** As in PurchaseRequest: agentId's LiveKit agent name, null when not the workspace's. */
   agentName: string | null;
   idempotency: Idempotency | null;
-  requestId: string;
-  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
-  upstream?: UpstreamCall[];
 };
 
-export type ReleaseRequest = {
+export type ReleaseRequest = FromRequest & {
   workspaceId: string;
   id: string;
   idempotency: Idempotency | null;
-  requestId: string;
-  /** Set by the workspace's object: the calls that went well are listed here (FromRequest). */
-  upstream?: UpstreamCall[];
 };
 
 export type SagaSettings = {
@@ -86,13 +77,6 @@ export type SagaSettings = {
  * LiveKit calls that went well, for its one log line (see logUpstreamCall).
  */
 type Driver = { by: "request" | "alarm"; requestId: string | null; upstream?: UpstreamCall[] };
-
-/** What every request to the saga carries besides its own fields. */
-type FromRequest = {
-  requestId: string;
-  /** Set by the workspace's object: where the calls that went well are listed. */
-  upstream?: UpstreamCall[];
-};
 
 const byRequest = (request: FromRequest): Driver => ({
   by: "request",

@@ -1,4 +1,5 @@
 import type { NewPhoneNumber, PhoneNumberRow } from "../db/phone-numbers";
+import type { UpstreamCall } from "../log";
 import type {
   IdempotencyRecord,
   KeyedOperation,
@@ -191,6 +192,16 @@ export interface Ledger {
 export interface Clock {
   now(): number;
 }
+
+/** What every request to the workspace's object carries besides its own fields. */
+export type FromRequest = {
+  requestId: string;
+  /**
+   * Set by the workspace's object: the carrier and LiveKit calls that went well are listed
+   * here, for the request's one log line (see logUpstreamCall).
+   */
+  upstream?: UpstreamCall[];
+};
 
 /** Wakes the saga (the Durable Object's alarm) by the given time at the latest. */
 export interface Scheduler {
