@@ -15,6 +15,9 @@ import type { WorkspaceParts } from "./workspace-parts";
  */
 export type ObjectAnswer<T> = T & { bookmark: string | null; upstream: UpstreamCall[] };
 
+/** A search's answer: its outcome, and the upstream calls that went well. */
+export type SearchAnswer = SearchOutcome & { upstream: UpstreamCall[] };
+
 /**
  * One per workspace, reached by the workspace id: serializes the workspace's purchases,
  * imports, changes and releases. A thin shell: its RPC methods and its alarm hand the work to
@@ -53,10 +56,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
    * Searches the carrier's inventory, within the workspace's search limit, and remembers the
    * numbers found: only these may be bought, until they expire.
    */
-  search(
-    request: SearchRequest,
-    limit: RatePolicy,
-  ): Promise<Limited<SearchOutcome & { upstream: UpstreamCall[] }>> {
+  search(request: SearchRequest, limit: RatePolicy): Promise<Limited<SearchAnswer>> {
     const { limits, saga, search } = this.#ready;
     const upstream: UpstreamCall[] = [];
     return limits.run("search", limit, async () => {
@@ -75,11 +75,7 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     request: PurchaseRequest,
     limit: RatePolicy,
   ): Promise<Limited<ObjectAnswer<PurchaseOutcome>>> {
-    const { limits, saga } = this.#ready;
-    const upstream: UpstreamCall[] = [];
-    return limits.run("write", limit, async () =>
-      this.#answer(await saga.purchase({ ...request, upstream }), upstream),
-    );
+    return this.#write(limit, (upstream) => this.#ready.saga.purchase({ ...request, upstream }));
   }
 
   /** Imports a number the customer brings (POST /v1/agents/phone-numbers). */
@@ -88,30 +84,20 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     idempotency: Idempotency | null,
     limit: RatePolicy,
   ): Promise<Limited<ObjectAnswer<PurchaseOutcome>>> {
-    const { limits, saga } = this.#ready;
-    const upstream: UpstreamCall[] = [];
-    return limits.run("write", limit, async () =>
-      this.#answer(await saga.importNumber({ ...request, upstream }, idempotency), upstream),
+    return this.#write(limit, (upstream) =>
+      this.#ready.saga.importNumber({ ...request, upstream }, idempotency),
     );
   }
 
   update(request: UpdateRequest, limit: RatePolicy): Promise<Limited<ObjectAnswer<UpdateOutcome>>> {
-    const { limits, saga } = this.#ready;
-    const upstream: UpstreamCall[] = [];
-    return limits.run("write", limit, async () =>
-      this.#answer(await saga.update({ ...request, upstream }), upstream),
-    );
+    return this.#write(limit, (upstream) => this.#ready.saga.update({ ...request, upstream }));
   }
 
   release(
     request: ReleaseRequest,
     limit: RatePolicy,
   ): Promise<Limited<ObjectAnswer<ReleaseOutcome>>> {
-    const { limits, saga } = this.#ready;
-    const upstream: UpstreamCall[] = [];
-    return limits.run("write", limit, async () =>
-      this.#answer(await saga.release({ ...request, upstream }), upstream),
-    );
+    return this.#write(limit, (upstream) => this.#ready.saga.release({ ...request, upstream }));
   }
 
   /** Reconciliation: the carrier no longer holds this number. */
@@ -123,8 +109,20 @@ export class WorkspaceNumbers extends DurableObject<Env> {
     return this.#ready.saga.finishDueWork();
   }
 
-  #answer<T extends object>(outcome: T, upstream: UpstreamCall[]): ObjectAnswer<T> {
-    return { ...outcome, bookmark: this.#ready.d1.getBookmark(), upstream };
+  /**
+   * A write, within the workspace's write limit: the saga's outcome with the D1 bookmark of its
+   * writes and the upstream calls it listed as they went well.
+   */
+  #write<T extends object>(
+    limit: RatePolicy,
+    work: (upstream: UpstreamCall[]) => Promise<T>,
+  ): Promise<Limited<ObjectAnswer<T>>> {
+    const upstream: UpstreamCall[] = [];
+    return this.#ready.limits.run("write", limit, async () => ({
+      ...(await work(upstream)),
+      bookmark: this.#ready.d1.getBookmark(),
+      upstream,
+    }));
   }
 }
 

@@ -6,11 +6,11 @@ import { purchaseDeadlineMs, purchaseSettleMs, TOTAL_NUMBER_LIMIT, twilioConfig 
 import { keyringFromEnv, openSecret, sealSecret } from "../crypto/credentials";
 import { importRecords, phoneNumberRecords } from "../db/phone-numbers";
 import { livekitConfig } from "../livekit/config";
-import { livekitTelephony } from "../livekit/telephony";
-import { log } from "../log";
+import { type LiveKitTelephony, livekitTelephony } from "../livekit/telephony";
+import { type LogFields, log } from "../log";
 import { RateLimiter, SqliteBuckets } from "../rate-limits/limiter";
 import { NumberSaga, type SagaSettings } from "../saga/number-saga";
-import type { Carrier, ImportPorts, Telephony } from "../saga/ports";
+import type { Carrier, ImportPorts } from "../saga/ports";
 import { twilioCarrier } from "../twilio/carrier";
 import { twilioCustomerAccount } from "../twilio/customer-account";
 import { type SearchOutcome, type SearchRequest, searchCarrier } from "./search";
@@ -31,6 +31,16 @@ function sagaSettings(env: Env): SagaSettings {
   };
 }
 
+/**
+ * LiveKit, for purchases and imports alike. The routes refuse both on a deployment without
+ * LiveKit, before this object; reaching here without it is a bug.
+ */
+function configuredTelephony(env: Env, logContext: LogFields): LiveKitTelephony {
+  const telephony = livekitTelephony(env, logContext);
+  if (!telephony) throw new Error("LiveKit is not configured on this deployment");
+  return telephony;
+}
+
 /** What imports need, or undefined on a deployment without them (see importsReady). */
 function importPorts(
   env: Env,
@@ -43,11 +53,7 @@ function importPorts(
   return {
     customerAccount: (credentials, logContext) =>
       twilioCustomerAccount(env, credentials, logContext),
-    telephony: (logContext) => {
-      const telephony = livekitTelephony(env, logContext);
-      if (!telephony) throw new Error("LiveKit is not configured on this deployment");
-      return telephony;
-    },
+    telephony: (logContext) => configuredTelephony(env, logContext),
     records: importRecords(d1),
     ledger,
     sealer: {
@@ -83,12 +89,7 @@ export function workspaceParts(ctx: DurableObjectState, env: Env): WorkspacePart
         if (!carrier) throw new Error("Twilio is not configured on this deployment");
         return carrier;
       },
-      telephony: (logContext): Telephony => {
-        const telephony = livekitTelephony(env, logContext);
-        // The route refuses purchases on a deployment without LiveKit, before this object.
-        if (!telephony) throw new Error("LiveKit is not configured on this deployment");
-        return telephony;
-      },
+      telephony: (logContext) => configuredTelephony(env, logContext),
       records: phoneNumberRecords(d1),
       ledger,
       clock: { now: () => Date.now() },

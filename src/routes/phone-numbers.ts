@@ -17,8 +17,11 @@ import {
   toPhoneNumber,
 } from "../db/phone-numbers";
 import { rememberWrite } from "../db/read-your-writes";
-import type { SearchOutcome } from "../durable-objects/search";
-import { type ObjectAnswer, workspaceObject } from "../durable-objects/workspace-numbers";
+import {
+  type ObjectAnswer,
+  type SearchAnswer,
+  workspaceObject,
+} from "../durable-objects/workspace-numbers";
 import { idempotencyOf } from "../http/idempotency";
 import { jsonBody } from "../http/json-body";
 import { admitted, callerRateLimits } from "../http/rate-limits";
@@ -26,7 +29,7 @@ import { refusalToApiError, UpstreamFailure } from "../http/refusals";
 import { validate } from "../http/validation";
 import { isId } from "../ids";
 import { livekitConfig, livekitReady } from "../livekit/config";
-import { log, type UpstreamCall } from "../log";
+import { log } from "../log";
 import type { Limited } from "../rate-limits/limiter";
 import type { ImportSource } from "../saga/imports";
 import type { Idempotency } from "../saga/ledger";
@@ -135,19 +138,17 @@ export const phoneNumbers = new Hono<AppEnv>()
       carrierOrUnavailable(c);
       // The workspace's search limit, then Twilio, then the numbers remembered as buyable: all
       // in its object, so that a search over the limit never reaches Twilio.
-      const result = await inWorkspace<Limited<SearchOutcome & { upstream: UpstreamCall[] }>>(
-        c,
-        () =>
-          workspaceNumbers(c).search(
-            {
-              workspaceId: c.get("caller").workspaceId,
-              areaCode: query.area_code,
-              limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
-              ttlMs: recentSearchTtlMs(c.env),
-              requestId: c.get("requestId"),
-            },
-            callerRateLimits(c).search,
-          ),
+      const result = await inWorkspace<Limited<SearchAnswer>>(c, () =>
+        workspaceNumbers(c).search(
+          {
+            workspaceId: c.get("caller").workspaceId,
+            areaCode: query.area_code,
+            limit: Math.min(Number(query.limit ?? DEFAULT_SEARCH_LIMIT), MAX_SEARCH_LIMIT),
+            ttlMs: recentSearchTtlMs(c.env),
+            requestId: c.get("requestId"),
+          },
+          callerRateLimits(c).search,
+        ),
       );
       const outcome = admitted(c, result);
       c.set("upstream", outcome.upstream);
