@@ -94,10 +94,10 @@ async function settled<T extends AnyOutcome>(
 }
 
 /**
- * Searching needs the carrier's credentials; purchasing also the platform's trunk and LiveKit,
- * which every number is wired into.
+ * A 503 unless this deployment can do the work: searching needs the carrier's credentials;
+ * purchasing also the platform's trunk and LiveKit, which every number is wired into.
  */
-function carrierOrUnavailable(c: Context<AppEnv>, options = { needsTrunk: false }) {
+function refuseUnlessConfigured(c: Context<AppEnv>, options = { needsTrunk: false }) {
   if (!twilioReady(c.env, options) || (options.needsTrunk && !livekitReady(livekitConfig(c.env)))) {
     throw new ApiError(
       503,
@@ -135,7 +135,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     validate("query", SearchAvailablePhoneNumbersQuerySchema),
     async (c) => {
       const query = c.req.valid("query");
-      carrierOrUnavailable(c);
+      refuseUnlessConfigured(c);
       // The workspace's search limit, then Twilio, then the numbers remembered as buyable: all
       // in its object, so that a search over the limit never reaches Twilio.
       const result = await inWorkspace<Limited<SearchAnswer>>(c, () =>
@@ -168,7 +168,7 @@ export const phoneNumbers = new Hono<AppEnv>()
     async (c) => {
       const body = c.req.valid("json");
       const caller = c.get("caller");
-      carrierOrUnavailable(c, { needsTrunk: true });
+      refuseUnlessConfigured(c, { needsTrunk: true });
       const agentId = body.agent_id ?? null;
       // An empty label is no label, as in PATCH.
       const label = body.label || null;
