@@ -37,6 +37,19 @@ export async function importOk(ws: TestWorkspace, body: Record<string, unknown>)
   return response.json<PhoneNumber>();
 }
 
+/** Where a customer's own number answers before it is imported, and again after its release. */
+export const customerVoiceUrl = (e164: string) => `https://customer.example/voice/${e164.slice(1)}`;
+
+/** The released number is back as it was on the customer's account: off our trunk, its voice URL. */
+export async function expectBackOnCustomerAccount(account: CustomerAccount, e164: string) {
+  const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
+  expect(after).toMatchObject({
+    account_sid: account.account_sid,
+    trunk_sid: null,
+    voice_url: customerVoiceUrl(e164),
+  });
+}
+
 /** A customer account with numbers of its own, answering at a voice URL. */
 export async function customerWithNumbers(e164s: string[]): Promise<CustomerAccount> {
   const account = await twilioStandin.createAccount({ friendly_name: "Customer" });
@@ -44,7 +57,7 @@ export async function customerWithNumbers(e164s: string[]): Promise<CustomerAcco
     await twilioStandin.plantNumber({
       phone_number: e164,
       account_sid: account.account_sid,
-      voice_url: `https://customer.example/voice/${e164.slice(1)}`,
+      voice_url: customerVoiceUrl(e164),
     });
   }
   return account;
@@ -132,7 +145,7 @@ export async function expectImportInvariant(ws: TestWorkspace, accounts: Custome
       if (heldAnywhere.some((r) => r.e164 === n.phone_number)) continue;
       expect(n.trunk_sid, `${n.phone_number} not on our trunk`).toBeNull();
       expect(n.voice_url, `${n.phone_number} answers as before`).toBe(
-        `https://customer.example/voice/${n.phone_number.slice(1)}`,
+        customerVoiceUrl(n.phone_number),
       );
     }
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   customerWithNumbers,
+  expectBackOnCustomerAccount,
   expectImportInvariant,
   importNumber,
   importOk,
@@ -265,12 +266,7 @@ describe("releasing an imported twilio number", () => {
       await twilioStandin.clearFaults();
       await runAlarmNow(ws);
       expect((await call(url, { key: ws.key })).status).toBe(404);
-      const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
-      expect(after).toMatchObject({
-        account_sid: account.account_sid,
-        trunk_sid: null,
-        voice_url: `https://customer.example/voice/${e164.slice(1)}`,
-      });
+      await expectBackOnCustomerAccount(account, e164);
       expect(
         (await twilioStandin.trunks()).filter((t) => t.account_sid === account.account_sid),
       ).toEqual([]);
@@ -301,12 +297,7 @@ describe("releasing an imported twilio number", () => {
     await twilioStandin.clearFaults();
     await runAlarmNow(ws);
     expect((await call(url, { key: ws.key })).status).toBe(404);
-    const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
-    expect(after).toMatchObject({
-      account_sid: account.account_sid,
-      trunk_sid: null,
-      voice_url: `https://customer.example/voice/${e164.slice(1)}`,
-    });
+    await expectBackOnCustomerAccount(account, e164);
     await expectImportInvariant(ws, [account]);
   });
 

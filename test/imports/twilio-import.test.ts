@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PhoneNumber } from "../../src/schemas/phone-numbers";
 import {
+  customerVoiceUrl,
   customerWithNumbers,
   expectImportInvariant,
   expectNowhere,
@@ -67,7 +68,7 @@ describe("importing a number from the customer's Twilio account", () => {
     const after = (await twilioStandin.numbers()).find((n) => n.phone_number === e164);
     expect(after?.account_sid).toBe(account.account_sid);
     expect(after?.trunk_sid).toBeNull();
-    expect(after?.voice_url).toBe(`https://customer.example/voice/${e164.slice(1)}`);
+    expect(after?.voice_url).toBe(customerVoiceUrl(e164));
     expect(
       (await twilioStandin.trunks()).filter((t) => t.account_sid === account.account_sid),
     ).toEqual([]);
