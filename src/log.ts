@@ -1,6 +1,20 @@
 // One JSON object per line, so Workers Logs can index every field.
 type Level = "info" | "warn" | "error";
-export type LogFields = Record<string, unknown>;
+
+/**
+ * Where a request's log context collects the upstream calls that went well (see
+ * logUpstreamCall). A symbol key: contexts are spread into the lines logged about the request's
+ * work, and JSON leaves symbol keys out, so the list reaches the clients through the context
+ * without being printed on each of those lines; the request's own line prints it once.
+ */
+export const UPSTREAM_CALLS = Symbol("upstream calls");
+
+export type LogFields = Record<string, unknown> & { [UPSTREAM_CALLS]?: UpstreamCall[] };
+
+/** The context fields that make the clients list their calls in `upstream`, when there is one. */
+export function collectingUpstreamCalls(upstream: UpstreamCall[] | undefined): LogFields {
+  return upstream ? { [UPSTREAM_CALLS]: upstream } : {};
+}
 
 function write(level: Level, event: string, fields: LogFields) {
   const line = JSON.stringify({ level, event, ...fields });
@@ -26,13 +40,13 @@ export type UpstreamCall = {
 /**
  * Records an upstream call that went well. Each line costs CPU and log volume (Workers Logs
  * counts events), so a request's successful calls go into the one line of the request
- * (`upstream`, see src/index.ts): the clients get the request's list in their log context,
- * `upstream`. Work without such a list (the alarm's, reconcile's) logs `event` on a line of its
- * own. Failed calls are always logged on their own line, at warn level.
+ * (`upstream`, see src/index.ts): the clients get the request's list in their log context
+ * (collectingUpstreamCalls). Work without such a list (the alarm's, reconcile's) logs `event`
+ * on a line of its own. Failed calls are always logged on their own line, at warn level.
  */
 export function logUpstreamCall(context: LogFields, call: UpstreamCall, event: string): void {
-  const calls = context.upstream;
-  if (Array.isArray(calls)) {
+  const calls = context[UPSTREAM_CALLS];
+  if (calls) {
     calls.push(call);
     return;
   }

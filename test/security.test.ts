@@ -120,6 +120,10 @@ describe("events an operator can alert on", () => {
         twilio_sid: expect.stringMatching(/^PN/),
       }),
     );
+    // The list is printed once, on the request's line, not on the lines about its work.
+    for (const entry of entries.filter((e) => e.event !== "request")) {
+      expect(entry).not.toHaveProperty("upstream");
+    }
   });
 });
 

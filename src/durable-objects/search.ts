@@ -1,3 +1,4 @@
+import { collectingUpstreamCalls } from "../log";
 import { type FromRequest, UpstreamFailure } from "../saga/ports";
 import type { AvailablePhoneNumber } from "../schemas/phone-numbers";
 import { twilioCarrier } from "../twilio/carrier";
@@ -27,7 +28,7 @@ export async function searchCarrier(env: Env, request: SearchRequest): Promise<S
   const carrier = twilioCarrier(env, {
     request_id: request.requestId,
     workspace_id: request.workspaceId,
-    ...(request.upstream ? { upstream: request.upstream } : {}),
+    ...collectingUpstreamCalls(request.upstream),
   });
   // The route refuses searches on a deployment without Twilio, before the object.
   if (!carrier) throw new Error("Twilio is not configured on this deployment");

@@ -1,7 +1,7 @@
 import { billedToPlatform } from "../billing";
 import { type NewPhoneNumber, type PhoneNumberRow, toPhoneNumber } from "../db/phone-numbers";
 import { newId } from "../ids";
-import type { UpstreamCall } from "../log";
+import { collectingUpstreamCalls, type UpstreamCall } from "../log";
 import type { PhoneNumber } from "../schemas/phone-numbers";
 import { fullJitterDelayMs, nextAttemptDelayMs } from "./backoff";
 import { type ImportRequest, isImported, NumberImports } from "./imports";
@@ -220,7 +220,7 @@ export class NumberSaga {
       workspace_id: request.workspaceId,
       number_id: id,
       e164: request.e164,
-      ...(request.upstream ? { upstream: request.upstream } : {}),
+      ...collectingUpstreamCalls(request.upstream),
     };
     const held = ledger.holdings(request.e164);
     if (held.sameNumber > 0) {
@@ -1008,7 +1008,7 @@ export class NumberSaga {
       workspace_id: recordOf(row).workspace_id,
       number_id: row.id,
       e164: row.e164,
-      ...(driver.upstream ? { upstream: driver.upstream } : {}),
+      ...collectingUpstreamCalls(driver.upstream),
     };
   }
 }
