@@ -689,6 +689,10 @@ async function main() {
       // zod/mini and the request schemas the routes validate with, alone: what the stack's
       // input validation costs a cold start before any of Hono or of our own code.
       request_schemas: path.join(root, "src", "schemas", "requests.ts"),
+      // The stack alone (bench/stack-floor): Hono, the validation hook, the request schemas and
+      // the routes with empty handlers: what the fixed stack costs a cold start with this
+      // contract before any of the API's own work, against which the budget can be read.
+      stack_floor: path.join(root, "bench", "stack-floor", "index.ts"),
     },
     options.evalRuns,
   );
@@ -697,16 +701,21 @@ async function main() {
   const io = await measureIo(built);
 
   // (a) the baseline, (b) the API (its counters off: they add work of their own),
-  // (c) the stand-in alone, a reference Worker making the list route's D1 round trips, and the
-  // same Worker again for the local costs of D1 and the Cache API (its own workerd, so that the
-  // cache's work never weighs on the D1 floor): all running at once, each in its own workerd,
-  // so that runs to be compared can alternate.
+  // (c) the stand-in alone, a reference Worker making the list route's own D1 round trip
+  // (bench/d1-floor), and the same Worker again for the local costs of D1 and the Cache API (its
+  // own workerd, so that the cache's work never weighs on the D1 floor): all running at once,
+  // each in its own workerd, so that runs to be compared can alternate.
   progress("starting the Workers");
-  const floorQueries = io.list.d1_round_trips ?? 1;
+  const floorQueries = io.list.d1_round_trips;
+  if (floorQueries !== 1) {
+    throw new Error(
+      `list makes ${floorQueries} D1 round trips; the D1 floor (bench/d1-floor) makes its one`,
+    );
+  }
   const [hello, floor, bare, api, alone] = await Promise.all([
     startHello(root, built.helloScript),
-    startD1Floor(root),
-    startD1Floor(root),
+    startD1Floor(root, built.d1FloorScript),
+    startD1Floor(root, built.d1FloorScript),
     startApi(root, built.instrumentedScript, built.standinScripts, { ioCounters: false }),
     startStandin(root, built.standinScripts),
   ]);
@@ -736,6 +745,17 @@ async function main() {
 
   const [listWs, searchWs] = await seedWorkspaces(db, 2);
   await seedActiveNumbers(db, listWs.id, 20);
+  // The reference Workers' D1 holds what list reads: the same schema, a workspace, its key and
+  // its 20 numbers (their own, in their own workerd).
+  const [floorWs, bareWs] = await Promise.all(
+    [floor, bare].map(async ({ mf }) => {
+      const floorDb = await mf.getD1Database("DB");
+      await applyMigrations(floorDb, root);
+      const [ws] = await seedWorkspaces(floorDb, 1);
+      await seedActiveNumbers(floorDb, ws.id, 20);
+      return ws;
+    }),
+  );
   const purchaseWs = await seedWorkspaces(db, 2 * options.purchases);
   // Fresh workspaces for each slice of the scale runs, so none nears the 100-number cap.
   const scaleWs = await seedWorkspaces(db, SLICES * (1 + SCALE_WORKSPACES));
@@ -744,6 +764,20 @@ async function main() {
 
   // The first request starts the isolate; everything measured runs on a warm Worker.
   await expect(client.request({ path: BASE, headers: listWs.auth }), 200, "first list");
+  for (const [{ url }, ws] of [
+    [floor, floorWs],
+    [bare, bareWs],
+  ]) {
+    const floorClient = createClient(url, 1);
+    const res = await expect(
+      floorClient.request({ path: `/?key_hash=${ws.keyHash}` }),
+      200,
+      "D1 floor",
+    );
+    floorClient.close();
+    const listed = JSON.parse(res.text).numbers.length;
+    if (listed !== 20) throw new Error(`the D1 floor listed ${listed} numbers, not list's 20`);
+  }
 
   // Purchases need numbers that a search returned to the same workspace: workspace i of
   // each group of 25 searches the group's own area code and buys the (2i)-th number returned
@@ -847,16 +881,16 @@ async function main() {
   await setLatency(options.twilioLatencyMs, options.livekitLatencyMs, true);
 
   progress(
-    `baseline GET /, D1 floor (${floorQueries} round trips), list, D1 floor with a Cache API lookup: ${options.seconds} s each, alternating`,
+    `baseline GET /, D1 floor (list's D1 round trip), list, D1 floor with a Cache API lookup: ${options.seconds} s each, alternating`,
   );
   const steady = { connections: options.connections, seconds: options.seconds, slices: SLICES };
   const [baselineParts, floorParts, listParts, lookupFloorParts] = await interleavedLoad(
     [
       { url: `${hello.url}/`, pids: hello.pids },
-      { url: `${floor.url}/?n=${floorQueries}`, pids: floor.pids },
+      { url: `${floor.url}/?key_hash=${floorWs.keyHash}`, pids: floor.pids },
       { url: `${api.url}${BASE}`, headers: listWs.auth, pids: api.pids },
       // list's I/O whole: its D1 round trips and its bookmark lookup (src/db/read-your-writes.ts).
-      { url: `${bare.url}/?n=${floorQueries}&lookups=1`, pids: bare.pids },
+      { url: `${bare.url}/?key_hash=${bareWs.keyHash}&lookups=1`, pids: bare.pids },
     ],
     steady,
   );
@@ -1118,6 +1152,7 @@ function buildResults(m) {
       ours: round(m.evals.ours.median_ms, 3),
       baseline: round(m.evals.baseline.median_ms, 3),
       request_schemas: round(m.evals.request_schemas.median_ms, 3),
+      stack_floor: round(m.evals.stack_floor.median_ms, 3),
     },
     baseline: loadOf(m.baseline),
     d1_floor: { d1_round_trips: m.d1Floor.queries, ...loadOf(m.d1Floor) },
@@ -1236,6 +1271,11 @@ function buildResults(m) {
       list_rps_over_baseline: round(listRatio, 3),
       list_rps_over_d1_floor: round(listFloorRatio, 3),
       eval_ours_over_baseline: round(evalRatio, 3),
+      // Information, no budget: the fixed stack's own share (bench/stack-floor).
+      eval_stack_floor_over_baseline: round(
+        m.evals.stack_floor.median_ms / m.evals.baseline.median_ms,
+        3,
+      ),
     },
     budgets,
     all_budgets_pass: Object.values(budgets).every((b) => b.pass),
@@ -1337,9 +1377,15 @@ function table(r) {
       "",
       "",
     ],
+    [
+      "module evaluation: the stack alone (Hono, validation, routes echoing)",
+      `${ms(r.eval_ms.stack_floor)}: ${(r.eval_ms.stack_floor / r.eval_ms.baseline).toFixed(2)}x baseline`,
+      "",
+      "",
+    ],
     ["baseline: hello GET /", load(r.baseline), "", ""],
     [
-      `D1 floor: bare Worker, ${r.d1_floor.d1_round_trips} D1 round trip(s)`,
+      `D1 floor: bare Worker, list's D1 round trip (its caller and 20 numbers)`,
       load(r.d1_floor),
       "",
       "",

@@ -3,11 +3,13 @@
 // - the API's instrumented bundle (bench/instrumented/index.ts as the entry, with the
 //   top-level (dev) config's bindings): what runs in Miniflare;
 // - the baseline hello Worker (bench/hello), built the same way as production;
+// - the reference Worker of the D1 floor and the local costs (bench/d1-floor), with esbuild;
 // - the stand-ins, bundled by standins/build.mjs (as for the tests).
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
 import { buildStandins } from "../../standins/build.mjs";
 
 function runWrangler(root, args, cwd) {
@@ -73,12 +75,23 @@ export async function buildAll(root, tmp) {
     throw new Error(`the instrumented bundle lacks the I/O counters (${marker}): was it built?`);
   }
   const standins = await buildStandins(path.join(tmp, "standins"));
+  const d1FloorScript = path.join(tmp, "d1-floor", "index.js");
+  await build({
+    entryPoints: [path.join(root, "bench", "d1-floor", "index.ts")],
+    outfile: d1FloorScript,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    logLevel: "warning",
+  });
   // wrangler leaves a scratch folder beside the config it was given.
   rmSync(path.join(helloDir, ".wrangler"), { recursive: true, force: true });
   return {
     prodScript: path.join(out.prod, "index.js"),
     instrumentedScript: path.join(out.instrumented, "index.js"),
     helloScript: path.join(out.hello, "index.js"),
+    d1FloorScript,
     standinScript: standins["twilio-standin"],
     standinScripts: standins,
   };

@@ -85,7 +85,7 @@ export async function seedWorkspaces(db, count, limit = 1000, rates = UNLIMITED_
     const id = newId("ws");
     const { key, hash } = newApiKey();
     const agentId = newId("agent");
-    workspaces.push({ id, key, agentId, auth: { authorization: `Bearer ${key}` } });
+    workspaces.push({ id, key, keyHash: hash, agentId, auth: { authorization: `Bearer ${key}` } });
     workspaceRows.push([id, `Bench ${i}`, limit, newId("trunk"), rates.search, rates.write, now]);
     keyRows.push([newId("key"), id, hash, now]);
     agentRows.push([agentId, id, `Bench agent ${i}`, `bench-agent-${i}`, now]);

@@ -91,42 +91,17 @@ export function startHello(root, script) {
 }
 
 /**
- * A reference Worker with no framework: GET /?n=N makes N sequential D1 round trips
- * (`SELECT ?`), so a route's throughput can be set against what its D1 round trips alone
- * cost on this machine's local D1. `lookups=L` adds L Cache API lookups of an absent entry (as
- * list's bookmark lookup for a client without recent writes) and `writes=W` W Cache API writes
- * of a bookmark-sized entry, each under a new URL (as a write's bookmark under its key's hash):
- * what Miniflare's emulation of the Cache API costs here.
+ * The reference Worker with no framework (bench/d1-floor, `script` as built by build.mjs): list's
+ * own D1 round trip, or N bare ones, and Cache API lookups or writes, so that a route's
+ * throughput can be set against what its I/O alone costs on this machine's local D1 and cache.
+ * Its D1 is migrated and seeded by the caller, as the API's.
  */
-export function startD1Floor(root) {
+export function startD1Floor(root, script) {
   const { compatibilityDate } = fromWranglerConfig(path.join(root, "wrangler.toml"));
-  const script = `let written = 0;
-  export default {
-    async fetch(request, env) {
-      const params = new URL(request.url).searchParams;
-      const count = (name) => Number(params.get(name) ?? "0");
-      let row = null;
-      for (let i = 0; i < count("n"); i++) row = await env.DB.prepare("SELECT ? AS i").bind(i).first();
-      for (let i = 0; i < count("lookups"); i++) {
-        await caches.default.match("https://bench.internal/absent");
-      }
-      for (let i = 0; i < count("writes"); i++) {
-        written += 1;
-        await caches.default.put(
-          "https://bench.internal/written/" + written,
-          new Response("00000000-00000001-00004f2c-" + "0".repeat(32), {
-            headers: { "Cache-Control": "max-age=60" },
-          }),
-        );
-      }
-      return new Response(JSON.stringify(row), { headers: { "content-type": "application/json" } });
-    },
-  };`;
   return start([
     {
       name: "bench-d1-floor",
-      modules: true,
-      script,
+      ...source(script),
       compatibilityDate,
       d1Databases: { DB: "bench-d1-floor" },
     },
