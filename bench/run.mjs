@@ -764,6 +764,7 @@ async function main() {
 
   // The first request starts the isolate; everything measured runs on a warm Worker.
   await expect(client.request({ path: BASE, headers: listWs.auth }), 200, "first list");
+  // And the floors read what list reads: its caller, then its 20 numbers.
   for (const [{ url }, ws] of [
     [floor, floorWs],
     [bare, bareWs],
