@@ -49,7 +49,18 @@ export function livekitConfig(env: Env): LiveKitConfig {
   };
 }
 
-/** Whether this deployment can wire numbers into LiveKit (API, SIP URI, master termination). */
-export function livekitReady(config: LiveKitConfig): boolean {
+/** A configuration that can wire numbers into LiveKit. */
+export type ReadyLiveKitConfig = LiveKitConfig & {
+  url: string;
+  credentials: LiveKitCredentials;
+  termination: TwilioTermination;
+};
+
+/**
+ * Whether this deployment can wire numbers into LiveKit: its API's URL and key, and the master
+ * trunk's termination (where outbound calls go). Imports also need LIVEKIT_SIP_URI, checked by
+ * their route.
+ */
+export function livekitReady(config: LiveKitConfig): config is ReadyLiveKitConfig {
   return Boolean(config.url && config.credentials && config.termination);
 }

@@ -223,7 +223,7 @@ function ruleSpec(rule: RouteSpec) {
 /** LiveKit as the saga's Telephony port, or null when this deployment has no LiveKit. */
 export function livekitTelephony(env: Env, logContext: LogFields): LiveKitTelephony | null {
   const config = livekitConfig(env);
-  if (!livekitReady(config) || !config.termination) return null;
+  if (!livekitReady(config)) return null;
   return new LiveKitTelephony(LiveKitClient.fromConfig(config, logContext), config.termination);
 }
 
