@@ -1,12 +1,22 @@
 import { newId } from "../ids";
-import { type LedgerRow, type PlatformTrunk, recordOf } from "./ledger";
+import { type LedgerChanges, type LedgerRow, type PlatformTrunk, recordOf } from "./ledger";
 import { type RouteSpec, type SagaPorts, type Telephony, UpstreamFailure } from "./ports";
 
+/** What wire() confirmed at LiveKit: the ledger's columns for it, to be written by the caller. */
+export type WiringChanges = Pick<
+  LedgerChanges,
+  "outbound_added" | "record" | "inbound_trunk_id" | "dispatch_rule_id" | "wiring_attempts"
+>;
+
+/** A wired number: its row as it is once `changes` are written, and those changes. */
+export type Wired = { row: LedgerRow; changes: WiringChanges };
+
 /**
- * A number's place in LiveKit, set up and taken down step by step. Each step is written to the
- * ledger as soon as LiveKit confirms it, so a retry starts where the last attempt stopped; a
- * create whose reply may have been lost (any pass after the first) is looked up before it is
- * sent again, since LiveKit has no idempotency key:
+ * A number's place in LiveKit, set up and taken down step by step. The intent is written
+ * before the calls (`wiring_attempts`), and what LiveKit confirmed once they are made (or one
+ * fails), so a retry starts where the last attempt stopped; a create whose reply may have been
+ * lost (any pass after the first) is looked up before it is sent again, since LiveKit has no
+ * idempotency key:
  * - outbound: the number is a caller id of its workspace's shared outbound trunk (created, with
  *   its D1 record, the first time the workspace needs it);
  * - inbound: the number has its own inbound trunk, so that LiveKit accepts its calls, and a rule
@@ -26,38 +36,52 @@ export class NumberWiring {
     private readonly outboundAddress: string,
   ) {}
 
-  /** Sets up everything a held number needs; returns the row as the ledger now has it. */
-  async wire(row: LedgerRow, logContext: Record<string, unknown>): Promise<LedgerRow> {
+  /**
+   * Sets up everything a held number needs. The intent (`wiring_attempts`) is written before
+   * the first call; what LiveKit confirms is not written step by step but returned, for the
+   * caller to write once, with the number's activation: every write is a commit that the next
+   * upstream call waits for, and a pass that dies in between loses nothing, since the intent
+   * makes the next pass look before it creates. A pass that fails writes what it confirmed, so
+   * that the next one (or the undoing) starts there.
+   */
+  async wire(row: LedgerRow, logContext: Record<string, unknown>): Promise<Wired> {
     const { ledger } = this.ports;
     const telephony = this.ports.telephony(logContext);
     const record = recordOf(row);
     const lookFirst = row.wiring_attempts > 0;
     ledger.update(row.id, { wiring_attempts: row.wiring_attempts + 1 });
 
-    if (!row.outbound_added) {
-      const { trunk, createdWith } = await this.platformTrunk(
-        record.workspace_id,
-        telephony,
-        row.e164,
-      );
-      if (createdWith !== row.e164) {
-        await telephony.addOutboundNumber(trunk.livekit_trunk_id ?? "", row.e164);
+    const number = { id: row.id, workspaceId: record.workspace_id, e164: row.e164 };
+    const confirmed: WiringChanges = {};
+    try {
+      if (!row.outbound_added) {
+        const { trunk, createdWith } = await this.platformTrunk(
+          record.workspace_id,
+          telephony,
+          row.e164,
+        );
+        if (createdWith !== row.e164) {
+          await telephony.addOutboundNumber(trunk.livekit_trunk_id ?? "", row.e164);
+        }
+        confirmed.outbound_added = 1;
+        confirmed.record = JSON.stringify({ ...record, trunk_id: trunk.trunk_id });
       }
-      ledger.update(row.id, {
-        outbound_added: 1,
-        record: JSON.stringify({ ...recordOf(this.#row(row.id)), trunk_id: trunk.trunk_id }),
-      });
-    }
-    if (!row.inbound_trunk_id) {
-      const number = { id: row.id, workspaceId: record.workspace_id, e164: row.e164 };
-      const inbound =
+      const inboundTrunkId =
+        row.inbound_trunk_id ??
         (lookFirst ? await telephony.findInboundTrunk(number) : null) ??
         (await this.#createInboundTrunk(telephony, number));
-      ledger.update(row.id, { inbound_trunk_id: inbound });
+      confirmed.inbound_trunk_id = inboundTrunkId;
+      confirmed.dispatch_rule_id = await this.#ruleFor(
+        { ...row, inbound_trunk_id: inboundTrunkId },
+        telephony,
+        { lookFirst, beforeCreate: () => {} },
+      );
+    } catch (error) {
+      ledger.update(row.id, confirmed);
+      throw error;
     }
-    await this.route(this.#row(row.id), logContext, { lookFirst });
-    ledger.update(row.id, { wiring_attempts: 0 });
-    return this.#row(row.id);
+    const changes: WiringChanges = { ...confirmed, wiring_attempts: 0 };
+    return { row: { ...row, ...changes }, changes };
   }
 
   /**
@@ -74,36 +98,53 @@ export class NumberWiring {
     if (row.source === "livekit") return this.#routeLiveKitNumber(row, logContext, options);
     const inboundTrunkId = row.inbound_trunk_id;
     if (!inboundTrunkId) return;
-    const telephony = this.ports.telephony(logContext);
+    const ruleId = await this.#ruleFor(
+      { ...row, inbound_trunk_id: inboundTrunkId },
+      this.ports.telephony(logContext),
+      {
+        lookFirst: options.lookFirst,
+        // The intent first: a lost reply to this create is found by the next pass's listing.
+        beforeCreate: () => ledger.update(row.id, { wiring_attempts: row.wiring_attempts + 1 }),
+      },
+    );
+    ledger.update(row.id, { dispatch_rule_id: ruleId });
+  }
+
+  /**
+   * The rule route() describes, on LiveKit, for a number with an inbound trunk: its id, or null
+   * when the number is unbound. Writes nothing but what `beforeCreate` writes.
+   */
+  async #ruleFor(
+    row: LedgerRow & { inbound_trunk_id: string },
+    telephony: Telephony,
+    options: { lookFirst: boolean; beforeCreate: () => void },
+  ): Promise<string | null> {
     const record = recordOf(row);
-    let known = row.dispatch_rule_id ? [row.dispatch_rule_id] : [];
-    if (options.lookFirst) {
-      known = (await telephony.listRules(inboundTrunkId)).map((rule) => rule.id);
-    }
+    const known = options.lookFirst
+      ? (await telephony.listRules(row.inbound_trunk_id)).map((rule) => rule.id)
+      : row.dispatch_rule_id
+        ? [row.dispatch_rule_id]
+        : [];
     const agentName = row.agent_name;
     if (!agentName) {
       for (const ruleId of known) await telephony.deleteRule(ruleId);
-      ledger.update(row.id, { dispatch_rule_id: null });
-      return;
+      return null;
     }
     const spec: RouteSpec = {
       numberId: row.id,
       workspaceId: record.workspace_id,
       e164: row.e164,
-      inboundTrunkId,
+      inboundTrunkId: row.inbound_trunk_id,
       agentName,
     };
     const [keep, ...extra] = known;
     for (const ruleId of extra) await telephony.deleteRule(ruleId);
     if (keep) {
       await telephony.updateRule(keep, spec);
-      ledger.update(row.id, { dispatch_rule_id: keep });
-      return;
+      return keep;
     }
-    // The intent first: a lost reply to this create is found by the next pass's listing.
-    ledger.update(row.id, { wiring_attempts: row.wiring_attempts + 1 });
-    const created = await telephony.createRule(spec);
-    ledger.update(row.id, { dispatch_rule_id: created });
+    options.beforeCreate();
+    return telephony.createRule(spec);
   }
 
   /**
@@ -268,11 +309,5 @@ export class NumberWiring {
       if (existing) return existing;
       throw error;
     }
-  }
-
-  #row(id: string): LedgerRow {
-    const row = this.ports.ledger.get(id);
-    if (!row) throw new Error(`ledger row ${id} vanished while being wired`);
-    return row;
   }
 }

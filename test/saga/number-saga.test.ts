@@ -294,6 +294,118 @@ describe("purchase: steps", () => {
   });
 });
 
+/**
+ * From now on, the ledger's writes and the calls that leave the object, in order. The writes
+ * made between two calls are one entry (the columns they set): the object's storage commits
+ * them together, and the next call waits for that commit.
+ */
+function traceCommitsAndCalls(world: MemoryWorld): string[] {
+  const trace: string[] = [];
+  let pending = new Set<string>();
+  const flush = () => {
+    if (pending.size > 0) trace.push(`write ${[...pending].sort().join(",")}`);
+    pending = new Set();
+  };
+  const { ledger, records } = world;
+  const insert = ledger.insert.bind(ledger);
+  ledger.insert = (row) => {
+    pending.add("(new row)");
+    insert(row);
+  };
+  const update = ledger.update.bind(ledger);
+  ledger.update = (id, changes) => {
+    for (const column of Object.keys(changes)) pending.add(column);
+    update(id, changes);
+  };
+  const finishKeys = ledger.finishKeys.bind(ledger);
+  ledger.finishKeys = (...args) => {
+    pending.add("(key answered)");
+    finishKeys(...args);
+  };
+  const call = (name: string) => {
+    flush();
+    trace.push(name);
+  };
+  const { claim, activate } = records;
+  records.claim = (...args) => {
+    call("d1 claim");
+    return claim.apply(records, args);
+  };
+  records.activate = (...args) => {
+    call("d1 activate");
+    return activate.apply(records, args);
+  };
+  for (const calls of [world.carrier.calls, world.telephony.calls]) {
+    const push = calls.push.bind(calls);
+    calls.push = (...items: never[]) => {
+      for (const item of items as unknown[]) {
+        call(
+          typeof item === "string"
+            ? `livekit ${item}`
+            : `carrier ${(item as { operation: string }).operation}`,
+        );
+      }
+      return push(...items);
+    };
+  }
+  return new Proxy(trace, {
+    get(target, property, receiver) {
+      flush();
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+describe("purchase: what is written when", () => {
+  it("the intent before each call that may change an upstream; what LiveKit confirms, once, with the activation", async () => {
+    const bound = { agentId: "agent_1", agentName: "reception" };
+    // The first number creates the workspace's outbound trunk; the second is the usual case.
+    expectPurchased(await saga.purchase(request(bound)));
+    const trace = traceCommitsAndCalls(world);
+    expectPurchased(await saga.purchase(request({ ...bound, e164: "+14155550102" })));
+    expect([...trace]).toEqual([
+      "write (new row)",
+      "d1 claim",
+      "write next_attempt_at,settle_at,state",
+      "carrier buy",
+      "write state,twilio_sid,wiring_attempts",
+      "livekit addOutboundNumber",
+      "livekit createInboundTrunk",
+      "livekit createRule",
+      "d1 activate",
+      "write (key answered),dispatch_rule_id,inbound_trunk_id,outbound_added,record,state,wiring_attempts",
+    ]);
+    expectSettled();
+    expect(world.telephony.route("+14155550102")).toEqual({
+      accepted: true,
+      agents: ["reception"],
+    });
+  });
+
+  it("a LiveKit call that fails: what LiveKit confirmed before it is written, and the retry starts there", async () => {
+    const bound = { agentId: "agent_1", agentName: "reception" };
+    expectPurchased(await saga.purchase(request(bound)));
+    world.telephony.scripts.createRule = [
+      new UpstreamFailure("unknown_outcome", "503 from LiveKit", { replied: true }),
+    ];
+    const outcome = await saga.purchase(request({ ...bound, e164: "+14155550102" }));
+    expect(outcome).toMatchObject({ ok: false });
+    const [row] = [...world.ledger.rows.values()].filter((r) => r.e164 === "+14155550102");
+    expect(row).toMatchObject({ state: "bought", outbound_added: 1, dispatch_rule_id: null });
+    expect(row?.inbound_trunk_id).toMatch(/^ST_IN/);
+    expect(row?.wiring_attempts).toBeGreaterThan(0);
+    world.telephony.calls.length = 0;
+    await runAlarm(world, saga, 60_000);
+    // Not added or created again: looked up (the trunk's rules), then the rule created once.
+    expect(world.telephony.calls).toEqual(["listRules", "createRule"]);
+    expectSettled();
+    expect(world.telephony.route("+14155550102")).toEqual({
+      accepted: true,
+      agents: ["reception"],
+    });
+  });
+});
+
 describe("purchase: resumed by a retry with the same Idempotency-Key", () => {
   it("the request died between reservation and claim: the retry finishes it, once", async () => {
     world.alarm.failNext = true;
