@@ -31,6 +31,7 @@ import {
   startApi,
   startD1Floor,
   startHello,
+  startPurchaseFloor,
   startStandin,
   stop,
   stopAll,
@@ -379,6 +380,85 @@ function directPurchase(token, e164, outboundTrunkId, n) {
   };
 }
 
+/**
+ * The purchase I/O floor's orders (bench/purchase-floor): a workspace each in its own D1, with
+ * a LiveKit outbound trunk at its own LiveKit stand-in and two numbers from its own Twilio
+ * stand-in. The first number of each is bought here (so that every workspace's object has
+ * started, as the API's have by their first purchase); the orders for the second are returned,
+ * as requests for runOnce.
+ */
+async function preparePurchaseFloor(instance, token, npas) {
+  const db = await instance.mf.getD1Database("DB");
+  await applyMigrations(db, root);
+  const workspaces = await seedWorkspaces(db, options.purchases);
+  const client = createClient(instance.url, 64);
+  const numbers = [];
+  for (const npa of npas) {
+    if (numbers.length >= 2 * workspaces.length) break;
+    const res = await expect(
+      client.request({
+        path: `/2010-04-01/Accounts/${STANDIN_SID}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npa}&PageSize=100`,
+        headers: { authorization: STANDIN_BASIC },
+      }),
+      200,
+      "purchase floor: stand-in search",
+    );
+    for (const n of JSON.parse(res.text).available_phone_numbers) numbers.push(n.phone_number);
+  }
+  if (numbers.length < 2 * workspaces.length) {
+    throw new Error(
+      `purchase floor: ${numbers.length} numbers found, ${2 * workspaces.length} needed`,
+    );
+  }
+  const orders = await mapLimit(workspaces, 8, async (ws, i) => {
+    const trunk = await expect(
+      client.request(
+        twirpRequest(token, "CreateSIPOutboundTrunk", {
+          trunk: {
+            name: `trunk_floor${i}`,
+            address: OUTBOUND_ADDRESS,
+            numbers: [`+1${String(2035550000 + i)}`],
+            auth_username: "bench",
+            auth_password: "bench-password",
+          },
+        }),
+      ),
+      200,
+      "purchase floor: CreateSIPOutboundTrunk",
+    );
+    const order = (e164, n) => ({
+      method: "POST",
+      path: "/",
+      headers: ws.auth,
+      body: {
+        e164,
+        numberId: `phone_floor${i}n${n}`,
+        agentId: ws.agentId,
+        outboundTrunkId: JSON.parse(trunk.text).sip_trunk_id,
+        livekitToken: token,
+        twilioAuthorization: STANDIN_BASIC,
+        twilioAccountSid: STANDIN_SID,
+        twilioTrunkSid: "TK00000000000000000000000000000000",
+      },
+    });
+    return [order(numbers[2 * i], 0), order(numbers[2 * i + 1], 1)];
+  });
+  checked(
+    "purchase floor: first purchases",
+    combine([
+      await runOnce(
+        client,
+        orders.map(([first]) => first),
+        8,
+        201,
+        600,
+      ),
+    ]),
+  );
+  client.close();
+  return orders.map(([, second]) => second);
+}
+
 function standinPurchaseRequest(e164) {
   return {
     method: "POST",
@@ -712,12 +792,13 @@ async function main() {
       `list makes ${floorQueries} D1 round trips; the D1 floor (bench/d1-floor) makes its one`,
     );
   }
-  const [hello, floor, bare, api, alone] = await Promise.all([
+  const [hello, floor, bare, api, alone, purchaseFloor] = await Promise.all([
     startHello(root, built.helloScript),
     startD1Floor(root, built.d1FloorScript),
     startD1Floor(root, built.d1FloorScript),
     startApi(root, built.instrumentedScript, built.standinScripts, { ioCounters: false }),
     startStandin(root, built.standinScripts),
+    startPurchaseFloor(root, built.purchaseFloorScript, built.standinScripts),
   ]);
   progress("migrating and seeding D1");
   const db = await api.mf.getD1Database("DB");
@@ -726,15 +807,27 @@ async function main() {
   const livekit = await standinControl(api.mf, "livekit-standin");
   const aloneControl = await standinControl(alone.mf);
   const aloneLivekit = await standinControl(alone.mf, "livekit-standin");
-  const controls = [standin, livekit, aloneControl, aloneLivekit];
+  const floorTwilio = await standinControl(purchaseFloor.mf);
+  const floorLivekit = await standinControl(purchaseFloor.mf, "livekit-standin");
+  const controls = [standin, livekit, aloneControl, aloneLivekit, floorTwilio, floorLivekit];
   await Promise.all(controls.map((c) => c.reset()));
   const clearLogs = () => Promise.all(controls.map((c) => c.clearRequests()));
-  /** Both stand-ins of the API's instance (and of the stand-ins' own, with `alone`). */
+  /**
+   * Both stand-ins of the API's instance (and, with `alone`, those of the stand-ins' own
+   * instance and of the purchase I/O floor's).
+   */
   const setLatency = (twilioMs, livekitMs, alone) =>
     Promise.all([
       standin.setLatency(twilioMs),
       livekit.setLatency(livekitMs),
-      ...(alone ? [aloneControl.setLatency(twilioMs), aloneLivekit.setLatency(livekitMs)] : []),
+      ...(alone
+        ? [
+            aloneControl.setLatency(twilioMs),
+            aloneLivekit.setLatency(livekitMs),
+            floorTwilio.setLatency(twilioMs),
+            floorLivekit.setLatency(livekitMs),
+          ]
+        : []),
     ]);
   const npas = areaCodes();
   let nextNpa = 0;
@@ -878,6 +971,7 @@ async function main() {
       return JSON.parse(res.text).sip_trunk_id;
     },
   );
+  const floorOrders = await preparePurchaseFloor(purchaseFloor, token, npas);
   await clearLogs();
   await setLatency(options.twilioLatencyMs, options.livekitLatencyMs, true);
 
@@ -909,6 +1003,8 @@ async function main() {
   ];
   const purchases = [];
   const standinPurchases = [];
+  const floorClient = createClient(purchaseFloor.url, 128);
+  const purchaseFloorParts = [];
   for (const [name, concurrency, offset] of purchaseRuns) {
     progress(
       `${name}: ${options.purchases} purchases, ${concurrency} in flight, fresh workspaces (each with its trunk); the same upstream calls on the stand-ins alone`,
@@ -935,6 +1031,15 @@ async function main() {
         ),
       );
       await clearLogs();
+      // The purchase I/O floor, one at a time (as the main run), in the same slices.
+      if (offset === 0) {
+        purchaseFloorParts.push(
+          await withCpu(purchaseFloor.pids, () =>
+            runOnce(floorClient, floorOrders.slice(from, to), concurrency, 201, maxSeconds),
+          ),
+        );
+        await clearLogs();
+      }
     }
     purchases.push(checked(name, combine(ours)));
     standinPurchases.push(checked(`stand-ins, the same calls (${name})`, combine(theirs)));
@@ -979,7 +1084,8 @@ async function main() {
 
   client.close();
   standinClient.close();
-  await Promise.all([hello, floor, bare, api, alone].map((w) => stop(w.mf)));
+  floorClient.close();
+  await Promise.all([hello, floor, bare, api, alone, purchaseFloor].map((w) => stop(w.mf)));
 
   progress(
     `Twilio gate: ${GATE_SEARCHES} searches through it and as many without, on two fresh instances, alternating`,
@@ -1006,6 +1112,7 @@ async function main() {
     purchaseLoaded: purchases[1],
     standinPurchase: standinPurchases[0],
     standinPurchaseLoaded: standinPurchases[1],
+    purchaseFloor: checked("purchase I/O floor", combine(purchaseFloorParts)),
     scaleOne: checked("scale, 1 workspace", combine(scaleParts[0])),
     scaleFifty: checked("scale, 50 workspaces", combine(scaleParts[1])),
     noisy,
@@ -1055,6 +1162,8 @@ function buildResults(m) {
   });
   // Against the same upstream calls made directly (Twilio's purchase and LiveKit's three).
   const overhead = m.purchase.p50_ms - m.standinPurchase.p50_ms;
+  // The same measure for the bare Worker and object making the purchase's I/O and nothing else.
+  const floorOverhead = m.purchaseFloor.p50_ms - m.standinPurchase.p50_ms;
   const overheadLoaded = m.purchaseLoaded.p50_ms - m.standinPurchaseLoaded.p50_ms;
   // The figure's meaning up to 2026-12-01: against Twilio's purchase alone.
   const overTwilio = m.purchase.p50_ms - m.standinPurchase.step_p50_ms.twilio_purchase;
@@ -1179,6 +1288,15 @@ function buildResults(m) {
     },
     purchase_overhead_p50_ms: round(overhead),
     purchase_minus_twilio_p50_ms: round(overTwilio),
+    // bench/purchase-floor: the purchase's I/O alone (its D1 round trips, object call, ledger
+    // commits, Twilio gate hop, upstream calls and bookmark write), one at a time in the same
+    // slices as the purchase run; its overhead is measured as the purchase's, and what the
+    // purchase's own overhead adds to it is the API's own work.
+    purchase_io_floor: {
+      ...loadOf(m.purchaseFloor),
+      overhead_p50_ms: round(floorOverhead),
+      purchase_overhead_over_floor_ms: round(overhead - floorOverhead),
+    },
     local_costs: {
       // p50 added by one call to Miniflare's D1 or Cache API: the bare Worker with the call
       // minus without, at the purchase run's concurrency.
@@ -1442,6 +1560,12 @@ function table(r) {
       `${ms(r.purchase_overhead_p50_ms)} (purchase p50 minus the same calls' direct p50; minus Twilio's alone: ${ms(r.purchase_minus_twilio_p50_ms)}); of it, local D1 (${p.d1_round_trips} round trips) and the bookmark's Cache API write ${ms(r.local_costs.purchase_d1_and_cache_write_p50_ms)}, the rest ${ms(r.local_costs.purchase_overhead_less_those_ms)}`,
       "<= 5 ms",
       verdict("purchase_overhead_p50_ms"),
+    ],
+    [
+      "purchase I/O floor",
+      `${load(r.purchase_io_floor)}; its overhead p50 ${ms(r.purchase_io_floor.overhead_p50_ms)} (bench/purchase-floor: the purchase's I/O alone); the purchase's overhead is ${ms(r.purchase_io_floor.purchase_overhead_over_floor_ms)} more`,
+      "",
+      "",
     ],
     [
       `purchase under load (${p.under_load.requests}, ${p.under_load.concurrency} in flight)`,

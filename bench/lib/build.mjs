@@ -3,7 +3,8 @@
 // - the API's instrumented bundle (bench/instrumented/index.ts as the entry, with the
 //   top-level (dev) config's bindings): what runs in Miniflare;
 // - the baseline hello Worker (bench/hello), built the same way as production;
-// - the reference Worker of the D1 floor and the local costs (bench/d1-floor), with esbuild;
+// - the reference Worker of the D1 floor and the local costs (bench/d1-floor), and that of the
+//   purchase I/O floor (bench/purchase-floor), with esbuild;
 // - the stand-ins, bundled by standins/build.mjs (as for the tests).
 import { spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -85,6 +86,17 @@ export async function buildAll(root, tmp) {
     target: "es2022",
     logLevel: "warning",
   });
+  const purchaseFloorScript = path.join(tmp, "purchase-floor", "index.js");
+  await build({
+    entryPoints: [path.join(root, "bench", "purchase-floor", "index.ts")],
+    outfile: purchaseFloorScript,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    external: ["cloudflare:workers"],
+    logLevel: "warning",
+  });
   // wrangler leaves a scratch folder beside the config it was given.
   rmSync(path.join(helloDir, ".wrangler"), { recursive: true, force: true });
   return {
@@ -92,6 +104,7 @@ export async function buildAll(root, tmp) {
     instrumentedScript: path.join(out.instrumented, "index.js"),
     helloScript: path.join(out.hello, "index.js"),
     d1FloorScript,
+    purchaseFloorScript,
     standinScript: standins["twilio-standin"],
     standinScripts: standins,
   };

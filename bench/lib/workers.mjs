@@ -140,6 +140,36 @@ export function startApi(root, script, standinScripts, { ioCounters, vars = {} }
 }
 
 /**
+ * The purchase I/O floor (bench/purchase-floor, `script` as built by build.mjs): a bare Worker
+ * and object making a purchase's I/O, with the API's D1 and TwilioGate bindings and vars
+ * (wrangler.toml's top level), its own object in place of the workspace object, and both
+ * stand-ins bound as the API binds them. The stand-ins also answer at the instance's URL
+ * (Twilio's REST paths and `/twirp/*`), for the benchmark to prepare numbers and trunks.
+ */
+export function startPurchaseFloor(root, script, standinScripts) {
+  const config = fromWranglerConfig(path.join(root, "wrangler.toml"));
+  return start([
+    {
+      name: "bench-purchase-floor",
+      ...source(script),
+      ...config,
+      durableObjects: {
+        FLOOR_WORKSPACE: { className: "FloorWorkspace", useSQLite: true },
+        TWILIO_GATE: config.durableObjects.TWILIO_GATE,
+      },
+    },
+    {
+      ...standinWorker(root, "twilio-standin", standinScripts["twilio-standin"]),
+      routes: ["*/2010-04-01/*"],
+    },
+    {
+      ...standinWorker(root, "livekit-standin", standinScripts["livekit-standin"]),
+      routes: ["*/twirp/*"],
+    },
+  ]);
+}
+
+/**
  * The stand-ins alone, in one workerd as in the API's instance, reached over HTTP like the API,
  * to measure their own latency: Twilio's at the root, LiveKit's Twirp API (`/twirp/*`) routed to
  * the LiveKit stand-in.

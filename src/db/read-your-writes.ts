@@ -72,9 +72,14 @@ export async function readSession(
 export async function rememberWrite(c: Context<AppEnv>, bookmark: string | null): Promise<void> {
   if (!bookmark) return;
   c.header(BOOKMARK_HEADER, bookmark);
+  await cacheBookmark(c.get("keyHash"), bookmark);
+}
+
+/** This location's cache keeps the bookmark of the last write made with the key (its hash). */
+export async function cacheBookmark(keyHash: string, bookmark: string): Promise<void> {
   try {
     await caches.default.put(
-      bookmarkCacheKey(c.get("keyHash")),
+      bookmarkCacheKey(keyHash),
       new Response(bookmark, { headers: { "Cache-Control": `max-age=${BOOKMARK_TTL_SECONDS}` } }),
     );
   } catch {
