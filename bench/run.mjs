@@ -385,12 +385,13 @@ function directPurchase(token, e164, outboundTrunkId, n) {
  * a LiveKit outbound trunk at its own LiveKit stand-in and two numbers from its own Twilio
  * stand-in. The first number of each is bought here (so that every workspace's object has
  * started, as the API's have by their first purchase); the orders for the second are returned,
- * as requests for runOnce.
+ * as requests for runOnce: `withLedger` as the purchase makes them, `withoutLedger` (as many,
+ * other workspaces) without the object's commits and alarm.
  */
 async function preparePurchaseFloor(instance, token, npas) {
   const db = await instance.mf.getD1Database("DB");
   await applyMigrations(db, root);
-  const workspaces = await seedWorkspaces(db, options.purchases);
+  const workspaces = await seedWorkspaces(db, 2 * options.purchases);
   const client = createClient(instance.url, 64);
   const numbers = [];
   for (const npa of npas) {
@@ -439,6 +440,7 @@ async function preparePurchaseFloor(instance, token, npas) {
         twilioAuthorization: STANDIN_BASIC,
         twilioAccountSid: STANDIN_SID,
         twilioTrunkSid: "TK00000000000000000000000000000000",
+        ledger: i < options.purchases,
       },
     });
     return [order(numbers[2 * i], 0), order(numbers[2 * i + 1], 1)];
@@ -456,7 +458,11 @@ async function preparePurchaseFloor(instance, token, npas) {
     ]),
   );
   client.close();
-  return orders.map(([, second]) => second);
+  const measured = orders.map(([, second]) => second);
+  return {
+    withLedger: measured.slice(0, options.purchases),
+    withoutLedger: measured.slice(options.purchases),
+  };
 }
 
 function standinPurchaseRequest(e164) {
@@ -1005,6 +1011,7 @@ async function main() {
   const standinPurchases = [];
   const floorClient = createClient(purchaseFloor.url, 128);
   const purchaseFloorParts = [];
+  const noLedgerFloorParts = [];
   for (const [name, concurrency, offset] of purchaseRuns) {
     progress(
       `${name}: ${options.purchases} purchases, ${concurrency} in flight, fresh workspaces (each with its trunk); the same upstream calls on the stand-ins alone`,
@@ -1033,12 +1040,17 @@ async function main() {
       await clearLogs();
       // The purchase I/O floor, one at a time (as the main run), in the same slices.
       if (offset === 0) {
-        purchaseFloorParts.push(
-          await withCpu(purchaseFloor.pids, () =>
-            runOnce(floorClient, floorOrders.slice(from, to), concurrency, 201, maxSeconds),
-          ),
-        );
-        await clearLogs();
+        for (const [parts, orders] of [
+          [purchaseFloorParts, floorOrders.withLedger],
+          [noLedgerFloorParts, floorOrders.withoutLedger],
+        ]) {
+          parts.push(
+            await withCpu(purchaseFloor.pids, () =>
+              runOnce(floorClient, orders.slice(from, to), concurrency, 201, maxSeconds),
+            ),
+          );
+          await clearLogs();
+        }
       }
     }
     purchases.push(checked(name, combine(ours)));
@@ -1113,6 +1125,10 @@ async function main() {
     standinPurchase: standinPurchases[0],
     standinPurchaseLoaded: standinPurchases[1],
     purchaseFloor: checked("purchase I/O floor", combine(purchaseFloorParts)),
+    purchaseFloorNoLedger: checked(
+      "purchase I/O floor without the ledger",
+      combine(noLedgerFloorParts),
+    ),
     scaleOne: checked("scale, 1 workspace", combine(scaleParts[0])),
     scaleFifty: checked("scale, 50 workspaces", combine(scaleParts[1])),
     noisy,
@@ -1296,6 +1312,12 @@ function buildResults(m) {
       ...loadOf(m.purchaseFloor),
       overhead_p50_ms: round(floorOverhead),
       purchase_overhead_over_floor_ms: round(overhead - floorOverhead),
+      // The same without the object's four commits and its alarm: what those cost, by difference.
+      without_ledger: {
+        ...loadOf(m.purchaseFloorNoLedger),
+        overhead_p50_ms: round(m.purchaseFloorNoLedger.p50_ms - m.standinPurchase.p50_ms),
+      },
+      ledger_commits_p50_ms: round(m.purchaseFloor.p50_ms - m.purchaseFloorNoLedger.p50_ms),
     },
     local_costs: {
       // p50 added by one call to Miniflare's D1 or Cache API: the bare Worker with the call
@@ -1563,7 +1585,7 @@ function table(r) {
     ],
     [
       "purchase I/O floor",
-      `${load(r.purchase_io_floor)}; its overhead p50 ${ms(r.purchase_io_floor.overhead_p50_ms)} (bench/purchase-floor: the purchase's I/O alone); the purchase's overhead is ${ms(r.purchase_io_floor.purchase_overhead_over_floor_ms)} more`,
+      `${load(r.purchase_io_floor)}; its overhead p50 ${ms(r.purchase_io_floor.overhead_p50_ms)} (bench/purchase-floor: the purchase's I/O alone), of it the object's 4 commits and alarm ${ms(r.purchase_io_floor.ledger_commits_p50_ms)}; the purchase's overhead is ${ms(r.purchase_io_floor.purchase_overhead_over_floor_ms)} more`,
       "",
       "",
     ],
