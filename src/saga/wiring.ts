@@ -74,6 +74,7 @@ export class NumberWiring {
       confirmed.dispatch_rule_id = await this.#ruleFor(
         { ...row, inbound_trunk_id: inboundTrunkId },
         telephony,
+        // The intent for this create is the one written above, for the whole pass.
         { lookFirst, beforeCreate: () => {} },
       );
     } catch (error) {
