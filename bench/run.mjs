@@ -381,6 +381,50 @@ function directPurchase(token, e164, outboundTrunkId, n) {
 }
 
 /**
+ * `count` numbers a Twilio stand-in (reached by `client`) has for sale, searched area code by
+ * area code from `npas`, as the stand-ins' runs buy them directly.
+ */
+async function standinNumbersForSale(client, npas, count, what) {
+  const numbers = [];
+  for (const npa of npas) {
+    if (numbers.length >= count) return numbers;
+    const res = await expect(
+      client.request({
+        path: `/2010-04-01/Accounts/${STANDIN_SID}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npa}&PageSize=100`,
+        headers: { authorization: STANDIN_BASIC },
+      }),
+      200,
+      `${what}: stand-in search`,
+    );
+    for (const n of JSON.parse(res.text).available_phone_numbers) numbers.push(n.phone_number);
+  }
+  if (numbers.length < count) {
+    throw new Error(`${what}: ${numbers.length} numbers for sale found, ${count} needed`);
+  }
+  return numbers;
+}
+
+/** A LiveKit outbound trunk at a LiveKit stand-in (reached by `client`): its id (ST_...). */
+async function createOutboundTrunk(client, token, name, firstNumber, what) {
+  const res = await expect(
+    client.request(
+      twirpRequest(token, "CreateSIPOutboundTrunk", {
+        trunk: {
+          name,
+          address: OUTBOUND_ADDRESS,
+          numbers: [firstNumber],
+          auth_username: "bench",
+          auth_password: "bench-password",
+        },
+      }),
+    ),
+    200,
+    `${what}: CreateSIPOutboundTrunk`,
+  );
+  return JSON.parse(res.text).sip_trunk_id;
+}
+
+/**
  * The purchase I/O floor's orders (bench/purchase-floor): a workspace each in its own D1, with
  * a LiveKit outbound trunk at its own LiveKit stand-in and two numbers from its own Twilio
  * stand-in. The first number of each is bought here (so that every workspace's object has
@@ -393,39 +437,19 @@ async function preparePurchaseFloor(instance, token, npas) {
   await applyMigrations(db, root);
   const workspaces = await seedWorkspaces(db, 2 * options.purchases);
   const client = createClient(instance.url, 64);
-  const numbers = [];
-  for (const npa of npas) {
-    if (numbers.length >= 2 * workspaces.length) break;
-    const res = await expect(
-      client.request({
-        path: `/2010-04-01/Accounts/${STANDIN_SID}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npa}&PageSize=100`,
-        headers: { authorization: STANDIN_BASIC },
-      }),
-      200,
-      "purchase floor: stand-in search",
-    );
-    for (const n of JSON.parse(res.text).available_phone_numbers) numbers.push(n.phone_number);
-  }
-  if (numbers.length < 2 * workspaces.length) {
-    throw new Error(
-      `purchase floor: ${numbers.length} numbers found, ${2 * workspaces.length} needed`,
-    );
-  }
+  const numbers = await standinNumbersForSale(
+    client,
+    npas,
+    2 * workspaces.length,
+    "purchase floor",
+  );
   const orders = await mapLimit(workspaces, 8, async (ws, i) => {
-    const trunk = await expect(
-      client.request(
-        twirpRequest(token, "CreateSIPOutboundTrunk", {
-          trunk: {
-            name: `trunk_floor${i}`,
-            address: OUTBOUND_ADDRESS,
-            numbers: [`+1${String(2035550000 + i)}`],
-            auth_username: "bench",
-            auth_password: "bench-password",
-          },
-        }),
-      ),
-      200,
-      "purchase floor: CreateSIPOutboundTrunk",
+    const outboundTrunkId = await createOutboundTrunk(
+      client,
+      token,
+      `trunk_floor${i}`,
+      `+1${String(2035550000 + i)}`,
+      "purchase floor",
     );
     const order = (e164, n) => ({
       method: "POST",
@@ -435,7 +459,7 @@ async function preparePurchaseFloor(instance, token, npas) {
         e164,
         numberId: `phone_floor${i}n${n}`,
         agentId: ws.agentId,
-        outboundTrunkId: JSON.parse(trunk.text).sip_trunk_id,
+        outboundTrunkId,
         livekitToken: token,
         twilioAuthorization: STANDIN_BASIC,
         twilioAccountSid: STANDIN_SID,
@@ -911,20 +935,12 @@ async function main() {
   checked("first purchases", combine([await runOnce(client, firstPurchases, 8, 201, 600)]));
 
   // The stand-in alone sells from its own inventory, untouched by the API's purchases.
-  const standinNumbers = [];
-  for (let i = 0; standinNumbers.length < 2 * options.purchases; i++) {
-    const res = await expect(
-      standinClient.request({
-        path: `/2010-04-01/Accounts/${STANDIN_SID}/AvailablePhoneNumbers/US/Local.json?AreaCode=${npas[i]}&PageSize=100`,
-        headers: { authorization: STANDIN_BASIC },
-      }),
-      200,
-      "stand-in search",
-    );
-    for (const n of JSON.parse(res.text).available_phone_numbers) {
-      standinNumbers.push(n.phone_number);
-    }
-  }
+  const standinNumbers = await standinNumbersForSale(
+    standinClient,
+    npas,
+    2 * options.purchases,
+    "stand-ins alone",
+  );
   // The stand-ins alone: one outbound trunk for each direct purchase sequence to add its number
   // to, as each of the API's workspaces has its own; and, as each workspace's first purchase
   // left at the API's LiveKit stand-in, an inbound trunk with a dispatch rule beside each. The
@@ -959,22 +975,13 @@ async function main() {
         200,
         "stand-in CreateSIPDispatchRule",
       );
-      const res = await expect(
-        standinClient.request(
-          twirpRequest(token, "CreateSIPOutboundTrunk", {
-            trunk: {
-              name: `trunk_bench${i}`,
-              address: OUTBOUND_ADDRESS,
-              numbers: [`+1${String(2025550000 + i)}`],
-              auth_username: "bench",
-              auth_password: "bench-password",
-            },
-          }),
-        ),
-        200,
-        "stand-in CreateSIPOutboundTrunk",
+      return createOutboundTrunk(
+        standinClient,
+        token,
+        `trunk_bench${i}`,
+        `+1${String(2025550000 + i)}`,
+        "stand-ins alone",
       );
-      return JSON.parse(res.text).sip_trunk_id;
     },
   );
   const floorOrders = await preparePurchaseFloor(purchaseFloor, token, npas);

@@ -45,6 +45,22 @@ export function bundleSize(file) {
   return { minified_bytes: bytes.length, gzip_bytes: gzipSync(bytes).length };
 }
 
+/** A reference Worker of the benchmark (bench/<name>/index.ts), bundled with esbuild. */
+async function buildReferenceWorker(root, tmp, name) {
+  const script = path.join(tmp, name, "index.js");
+  await build({
+    entryPoints: [path.join(root, "bench", name, "index.ts")],
+    outfile: script,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    external: ["cloudflare:workers"],
+    logLevel: "warning",
+  });
+  return script;
+}
+
 export async function buildAll(root, tmp) {
   const out = {
     prod: path.join(tmp, "api-production"),
@@ -76,27 +92,9 @@ export async function buildAll(root, tmp) {
     throw new Error(`the instrumented bundle lacks the I/O counters (${marker}): was it built?`);
   }
   const standins = await buildStandins(path.join(tmp, "standins"));
-  const d1FloorScript = path.join(tmp, "d1-floor", "index.js");
-  await build({
-    entryPoints: [path.join(root, "bench", "d1-floor", "index.ts")],
-    outfile: d1FloorScript,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    logLevel: "warning",
-  });
-  const purchaseFloorScript = path.join(tmp, "purchase-floor", "index.js");
-  await build({
-    entryPoints: [path.join(root, "bench", "purchase-floor", "index.ts")],
-    outfile: purchaseFloorScript,
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    external: ["cloudflare:workers"],
-    logLevel: "warning",
-  });
+  const [d1FloorScript, purchaseFloorScript] = await Promise.all(
+    ["d1-floor", "purchase-floor"].map((name) => buildReferenceWorker(root, tmp, name)),
+  );
   // wrangler leaves a scratch folder beside the config it was given.
   rmSync(path.join(helloDir, ".wrangler"), { recursive: true, force: true });
   return {
