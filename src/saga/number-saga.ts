@@ -20,7 +20,7 @@ import type {
   UpdateOutcome,
 } from "./outcomes";
 import { type FromRequest, type SagaPorts, UpstreamFailure } from "./ports";
-import { NumberWiring, type Wired } from "./wiring";
+import { NumberWiring, type WiringChanges } from "./wiring";
 
 export type PurchaseRequest = FromRequest & {
   workspaceId: string;
@@ -635,24 +635,25 @@ export class NumberSaga {
     const { records, ledger, clock, log } = this.ports;
     if (this.#pastDeadline(row)) return this.#undoPurchaseAtCarrier(row, driver);
     const fields = this.#fields(row, driver);
-    let wired: Wired;
+    let wiring: WiringChanges;
     try {
-      wired = await this.#wiring.wire(row, fields);
+      wiring = await this.#wiring.wire(row, fields);
     } catch (error) {
       this.#retryLater(row.id);
       log.warn("purchase_wiring_failed", { ...fields, error: String(error) });
       return refuse("bought_not_recorded");
     }
     const at = new Date(clock.now()).toISOString();
-    const wiredRecord = recordOf(wired.row);
+    const wired = { ...row, ...wiring };
+    const wiredRecord = recordOf(wired);
     try {
       await records.activate(row.id, at, {
         carrierSid: row.twilio_sid,
         trunkId: wiredRecord.trunk_id,
-        inboundTrunkId: wired.row.inbound_trunk_id,
+        inboundTrunkId: wired.inbound_trunk_id,
       });
     } catch (error) {
-      ledger.update(row.id, wired.changes);
+      ledger.update(row.id, wiring);
       this.#retryLater(row.id);
       log.warn("purchase_record_failed", { ...fields, error: String(error) });
       return refuse("bought_not_recorded");
@@ -661,7 +662,7 @@ export class NumberSaga {
     const number: PhoneNumber = toPhoneNumber(record);
     // The wiring is written with the activation: one commit (see NumberWiring.wire).
     ledger.transaction(() => {
-      ledger.update(row.id, { ...wired.changes, state: "active", record: JSON.stringify(record) });
+      ledger.update(row.id, { ...wiring, state: "active", record: JSON.stringify(record) });
       ledger.finishKeys(row.id, "purchase", "purchased", number);
     });
     return { ok: true, kind: "purchased", number, replayed: false };

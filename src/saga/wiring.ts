@@ -8,9 +8,6 @@ export type WiringChanges = Pick<
   "outbound_added" | "record" | "inbound_trunk_id" | "dispatch_rule_id" | "wiring_attempts"
 >;
 
-/** A wired number: its row as it is once `changes` are written, and those changes. */
-export type Wired = { row: LedgerRow; changes: WiringChanges };
-
 /**
  * A number's place in LiveKit, set up and taken down step by step. The intent is written
  * before the calls (`wiring_attempts`), and what LiveKit confirmed once they are made (or one
@@ -44,7 +41,7 @@ export class NumberWiring {
    * makes the next pass look before it creates. A pass that fails writes what it confirmed, so
    * that the next one (or the undoing) starts there.
    */
-  async wire(row: LedgerRow, logContext: Record<string, unknown>): Promise<Wired> {
+  async wire(row: LedgerRow, logContext: Record<string, unknown>): Promise<WiringChanges> {
     const { ledger } = this.ports;
     const telephony = this.ports.telephony(logContext);
     const record = recordOf(row);
@@ -74,15 +71,14 @@ export class NumberWiring {
       confirmed.dispatch_rule_id = await this.#ruleFor(
         { ...row, inbound_trunk_id: inboundTrunkId },
         telephony,
-        // The intent for this create is the one written above, for the whole pass.
-        { lookFirst, beforeCreate: () => {} },
+        // The intent for its create is the one written above, for the whole pass.
+        { lookFirst },
       );
     } catch (error) {
       ledger.update(row.id, confirmed);
       throw error;
     }
-    const changes: WiringChanges = { ...confirmed, wiring_attempts: 0 };
-    return { row: { ...row, ...changes }, changes };
+    return { ...confirmed, wiring_attempts: 0 };
   }
 
   /**
@@ -113,12 +109,12 @@ export class NumberWiring {
 
   /**
    * The rule route() describes, on LiveKit, for a number with an inbound trunk: its id, or null
-   * when the number is unbound. Writes nothing but what `beforeCreate` writes.
+   * when the number is unbound. Writes nothing but what `beforeCreate` writes, if given.
    */
   async #ruleFor(
     row: LedgerRow & { inbound_trunk_id: string },
     telephony: Telephony,
-    options: { lookFirst: boolean; beforeCreate: () => void },
+    options: { lookFirst: boolean; beforeCreate?: () => void },
   ): Promise<string | null> {
     const record = recordOf(row);
     const known = options.lookFirst
@@ -144,7 +140,7 @@ export class NumberWiring {
       await telephony.updateRule(keep, spec);
       return keep;
     }
-    options.beforeCreate();
+    options.beforeCreate?.();
     return telephony.createRule(spec);
   }
 

@@ -295,11 +295,11 @@ describe("purchase: steps", () => {
 });
 
 /**
- * From now on, the ledger's writes and the calls that leave the object, in order. The writes
- * made between two calls are one entry (the columns they set): the object's storage commits
- * them together, and the next call waits for that commit.
+ * From now on, the ledger's writes and the calls that leave the object, in order; the returned
+ * function reads them so far. The writes made between two calls are one entry (the columns they
+ * set): the object's storage commits them together, and the next call waits for that commit.
  */
-function traceCommitsAndCalls(world: MemoryWorld): string[] {
+function traceCommitsAndCalls(world: MemoryWorld): () => string[] {
   const trace: string[] = [];
   let pending = new Set<string>();
   const flush = () => {
@@ -348,12 +348,10 @@ function traceCommitsAndCalls(world: MemoryWorld): string[] {
       return push(...items);
     };
   }
-  return new Proxy(trace, {
-    get(target, property, receiver) {
-      flush();
-      return Reflect.get(target, property, receiver);
-    },
-  });
+  return () => {
+    flush();
+    return [...trace];
+  };
 }
 
 describe("purchase: what is written when", () => {
@@ -363,7 +361,7 @@ describe("purchase: what is written when", () => {
     expectPurchased(await saga.purchase(request(bound)));
     const trace = traceCommitsAndCalls(world);
     expectPurchased(await saga.purchase(request({ ...bound, e164: "+14155550102" })));
-    expect([...trace]).toEqual([
+    expect(trace()).toEqual([
       "write (new row)",
       "d1 claim",
       "write next_attempt_at,settle_at,state",
